@@ -1,0 +1,17 @@
+/* col2im shared by gemm and gemm_blas: scatter-add the column matrix into the output. */
+#ifndef TCONV_COL2IM_H
+#define TCONV_COL2IM_H
+
+#include "common.h"
+
+/* Per kernel column kx, the input columns whose output lands inside [0, out_w). */
+typedef struct tconv_col2im_plan {
+    size_t *ix_begin, *ix_end; /* [kernel_w] */
+} tconv_col2im_plan;
+
+tconv_status tconv_col2im_prepare(tconv_plan *plan, tconv_col2im_plan *c);
+/* y_group[co] = bias + sum over taps of col rows; col is [cout_g*Kh*Kw][H*W]. */
+void tconv_col2im_group(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
+                        const float *bias_group, float *y_group);
+
+#endif

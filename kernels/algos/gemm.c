@@ -1,0 +1,171 @@
+/* gemm: col = W^T X per group with our cache-blocked GEMM (packed panels), then col2im. */
+#include "col2im.h"
+
+/* Cache blocking: a KC x NC panel of B stays in L2, an MR x KC sliver of A in L1. */
+#define GEMM_KC 256
+#define GEMM_NC 2048
+
+typedef struct gemm_state {
+    float *a_packed;   /* per group: W^T in [k block][MR panel][kc][MR] order */
+    float *b_packed;   /* run-time scratch: one KC x NC panel of X as [NR panel][kc][NR] */
+    float *col;        /* [cout_g*Kh*Kw][H*W] */
+    float *bias;       /* [Cout] or NULL */
+    size_t m, m_padded, k;
+    tconv_col2im_plan c2i;
+} gemm_state;
+
+/* A = W_g^T: A[m][kk] = w[g*cin_g + kk][m], since w[ci] is the contiguous [cout_g*Kh*Kw] row. */
+static void pack_a(const tconv_plan *plan, const gemm_state *st, const float *w) {
+    const tconv_geometry *g = &plan->g;
+    size_t mr = plan->k.gemm.mr;
+    for (size_t grp = 0; grp < g->groups; grp++) {
+        float *dst_group = st->a_packed + grp * st->m_padded * st->k;
+        const float *wg = w + grp * g->cin_g * st->m;
+        for (size_t pc = 0; pc < st->k; pc += GEMM_KC) {
+            size_t kc = st->k - pc < GEMM_KC ? st->k - pc : GEMM_KC;
+            float *dst_block = dst_group + pc * st->m_padded;
+            for (size_t m = 0; m < st->m; m++)
+                for (size_t kk = 0; kk < kc; kk++)
+                    dst_block[(m / mr) * mr * kc + kk * mr + m % mr] = wg[(pc + kk) * st->m + m];
+        }
+    }
+}
+
+static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *bias, int own_gemm) {
+    const tconv_geometry *g = &plan->g;
+    gemm_state *st;
+    size_t col_elems, a_elems;
+    tconv_status rc = tconv_plan_alloc(plan, "gemm state", 1, sizeof *st, (void **)&st);
+    if (rc != TCONV_OK) return rc;
+    st->k = g->cin_g;
+    if ((rc = tconv_size_mul("GEMM rows (out_channels/groups*kernel)", &st->m, g->cout_g, g->taps)) ||
+        (rc = tconv_size_mul("column buffer", &col_elems, st->m, g->in_plane)) ||
+        (rc = tconv_plan_alloc(plan, "column buffer", col_elems, sizeof(float), (void **)&st->col)) ||
+        (rc = tconv_col2im_prepare(plan, &st->c2i)))
+        return rc;
+    if (bias) {
+        rc = tconv_plan_alloc(plan, "bias", g->groups * g->cout_g, sizeof(float), (void **)&st->bias);
+        if (rc != TCONV_OK) return rc;
+        for (size_t i = 0; i < g->groups * g->cout_g; i++) st->bias[i] = bias[i];
+    }
+    if (own_gemm) {
+        size_t mr = plan->k.gemm.mr, nr = plan->k.gemm.nr;
+        st->m_padded = tconv_round_up(st->m, mr);
+        if ((rc = tconv_size_mul4("packed weights", &a_elems, g->groups, st->m_padded, st->k, 1)) ||
+            (rc = tconv_plan_alloc(plan, "packed weights", a_elems, sizeof(float), (void **)&st->a_packed)) ||
+            (rc = tconv_plan_alloc(plan, "packed input panel", GEMM_KC * tconv_round_up(GEMM_NC, nr),
+                                   sizeof(float), (void **)&st->b_packed)))
+            return rc;
+        pack_a(plan, st, w);
+    } else {
+        /* OpenBLAS reads the weights as they are: keep a private copy. */
+        if ((rc = tconv_plan_alloc(plan, "weights", g->w_elems, sizeof(float), (void **)&st->a_packed)))
+            return rc;
+        for (size_t i = 0; i < g->w_elems; i++) st->a_packed[i] = w[i];
+    }
+    plan->state = st;
+    return TCONV_OK;
+}
+
+static tconv_status gemm_create(tconv_plan *plan, const float *w, const float *bias) {
+    return gemm_prepare(plan, w, bias, 1);
+}
+
+/* B panel: rows pc..pc+kc, columns jc..jc+nc of X (row-major, leading dimension n), as NR-wide
+ * column panels [kc][NR], zero-padded past the last column. */
+static void pack_b(const float *x, size_t n, size_t pc, size_t kc, size_t jc, size_t nc, size_t nr,
+                   float *dst) {
+    for (size_t jr = 0; jr < nc; jr += nr) {
+        size_t cols = nc - jr < nr ? nc - jr : nr;
+        for (size_t kk = 0; kk < kc; kk++) {
+            const float *src = x + (pc + kk) * n + jc + jr;
+            size_t j = 0;
+            for (; j < cols; j++) dst[kk * nr + j] = src[j];
+            for (; j < nr; j++) dst[kk * nr + j] = 0.0f;
+        }
+        dst += kc * nr;
+    }
+}
+
+/* col[M x N] = A_packed[M x K] * X[K x N], blocked GOTO-style: jc (NC) > pc (KC) > jr > ir. */
+static void blocked_gemm(const tconv_plan *plan, const gemm_state *st, const float *a_group,
+                         const float *x, float *col) {
+    const tconv_gemm_variant *uk = &plan->k.gemm;
+    size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
+    for (size_t jc = 0; jc < n; jc += GEMM_NC) {
+        size_t nc = n - jc < GEMM_NC ? n - jc : GEMM_NC;
+        for (size_t pc = 0; pc < st->k; pc += GEMM_KC) {
+            size_t kc = st->k - pc < GEMM_KC ? st->k - pc : GEMM_KC;
+            pack_b(x, n, pc, kc, jc, nc, nr, st->b_packed);
+            const float *a_block = a_group + pc * st->m_padded;
+            for (size_t jr = 0; jr < nc; jr += nr) {
+                size_t cols = nc - jr < nr ? nc - jr : nr;
+                const float *b_panel = st->b_packed + (jr / nr) * kc * nr;
+                for (size_t ir = 0; ir < st->m; ir += mr) {
+                    size_t rows = st->m - ir < mr ? st->m - ir : mr;
+                    uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, col + ir * n + jc + jr, n,
+                           pc > 0);
+                }
+            }
+        }
+    }
+}
+
+static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
+    const tconv_geometry *g = &plan->g;
+    const gemm_state *st = plan->state;
+    for (size_t n = 0; n < g->batch; n++)
+        for (size_t grp = 0; grp < g->groups; grp++) {
+            size_t slot = n * g->groups + grp;
+            blocked_gemm(plan, st, st->a_packed + grp * st->m_padded * st->k,
+                         x + slot * g->cin_g * g->in_plane, st->col);
+            tconv_col2im_group(plan, &st->c2i, st->col, st->bias ? st->bias + grp * g->cout_g : NULL,
+                               y + slot * g->cout_g * g->out_plane);
+        }
+}
+
+const tconv_algo_ops tconv_gemm_ops = {"gemm", gemm_create, gemm_run};
+
+/* ---- gemm_blas: the same algorithm with OpenBLAS computing col ---- */
+#ifdef TCONV_HAVE_OPENBLAS
+#include <cblas.h>
+#include <limits.h>
+
+static tconv_status gemm_blas_create(tconv_plan *plan, const float *w, const float *bias) {
+    /* Single-threaded, as promised by the API: the comparison is one core against one core.
+     * This sets OpenBLAS's process-wide thread count. */
+    const tconv_geometry *g = &plan->g;
+    if (g->cin_g > INT_MAX || g->in_plane > INT_MAX || g->cout_g * g->taps > INT_MAX)
+        return tconv_fail(TCONV_ERR_UNSUPPORTED,
+                          "algo gemm_blas: GEMM size (M %zu, N %zu, K %zu) exceeds the int range of CBLAS",
+                          g->cout_g * g->taps, g->in_plane, g->cin_g);
+    openblas_set_num_threads(1);
+    return gemm_prepare(plan, w, bias, 0);
+}
+
+static void gemm_blas_run(const tconv_plan *plan, const float *x, float *y) {
+    const tconv_geometry *g = &plan->g;
+    const gemm_state *st = plan->state;
+    int m = (int)st->m, n = (int)g->in_plane, k = (int)st->k;
+    for (size_t b = 0; b < g->batch; b++)
+        for (size_t grp = 0; grp < g->groups; grp++) {
+            size_t slot = b * g->groups + grp;
+            /* col[M x N] = W_g^T, with W_g stored [K x M] row-major, times X_g [K x N]. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f,
+                        st->a_packed + grp * g->cin_g * st->m, m, x + slot * g->cin_g * g->in_plane,
+                        n, 0.0f, st->col, n);
+            tconv_col2im_group(plan, &st->c2i, st->col, st->bias ? st->bias + grp * g->cout_g : NULL,
+                               y + slot * g->cout_g * g->out_plane);
+        }
+}
+#else
+static tconv_status gemm_blas_create(tconv_plan *plan, const float *w, const float *bias) {
+    (void)plan, (void)w, (void)bias;
+    return tconv_fail(TCONV_ERR_UNSUPPORTED, "algo gemm_blas: this build has no OpenBLAS");
+}
+static void gemm_blas_run(const tconv_plan *plan, const float *x, float *y) {
+    (void)plan, (void)x, (void)y;
+}
+#endif
+
+const tconv_algo_ops tconv_gemm_blas_ops = {"gemm_blas", gemm_blas_create, gemm_blas_run};

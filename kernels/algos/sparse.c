@@ -1,0 +1,98 @@
+/* sparse: the seed's matrix view: C^T built once in CSR (rows: output pixels), then y = C^T x. */
+#include <inttypes.h>
+
+#include "common.h"
+#include "sparse.h"
+
+typedef struct sparse_state {
+    float *w_packed, *bias_packed; /* same [group][block][tap][c][mr] layout as the conv kernels */
+    uint64_t *row_ptr;             /* [out_h*out_w + 1] */
+    uint32_t *col_idx;             /* input pixel iy*W + ix */
+    uint32_t *tap_idx;             /* kernel tap ky*Kw + kx */
+    size_t nnz;
+} sparse_state;
+
+/* Fills the CSR arrays of C^T: for every output pixel, every (ky, kx) landing on it. Rows are
+ * separable, so the entries are the products of the per-axis tap lists. */
+static void fill_csr(const tconv_plan *plan, sparse_state *st, const tconv_axis_taps *rows,
+                     const tconv_axis_taps *cols) {
+    const tconv_geometry *g = &plan->g;
+    size_t kw = (size_t)g->s.kernel_w, nz = 0;
+    for (size_t oy = 0; oy < g->out_hs; oy++)
+        for (size_t ox = 0; ox < g->out_ws; ox++) {
+            st->row_ptr[oy * g->out_ws + ox] = nz;
+            for (size_t r = rows->start[oy]; r < rows->start[oy + 1]; r++)
+                for (size_t q = cols->start[ox]; q < cols->start[ox + 1]; q++, nz++) {
+                    st->col_idx[nz] = (uint32_t)(rows->input[r] * g->in_w + cols->input[q]);
+                    st->tap_idx[nz] = (uint32_t)(rows->tap[r] * kw + cols->tap[q]);
+                }
+        }
+    st->row_ptr[g->out_plane] = nz;
+}
+
+/* nnz = sum over output rows and columns of (row taps) * (column taps). */
+static tconv_status count_nonzeros(const tconv_geometry *g, const tconv_axis_taps *rows,
+                                   const tconv_axis_taps *cols, size_t *nnz) {
+    size_t row_total = rows->start[g->out_hs], col_total = cols->start[g->out_ws];
+    return tconv_size_mul("sparse matrix C^T (nonzeros)", nnz, row_total, col_total);
+}
+
+static tconv_status sparse_create(tconv_plan *plan, const float *w, const float *bias) {
+    const tconv_geometry *g = &plan->g;
+    const tconv_shape *s = &g->s;
+    size_t mr = plan->k.sparse.mr;
+    if (g->in_plane > UINT32_MAX || g->taps > UINT32_MAX)
+        return tconv_fail(TCONV_ERR_UNSUPPORTED,
+                          "algo sparse: input plane (%zu) or kernel taps (%zu) exceed 32-bit indices",
+                          g->in_plane, g->taps);
+    sparse_state *st;
+    tconv_axis_taps rows, cols;
+    tconv_status rc = tconv_plan_alloc(plan, "sparse state", 1, sizeof *st, (void **)&st);
+    if (rc == TCONV_OK)
+        rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
+                                   s->dilation_h, &rows);
+    if (rc == TCONV_OK)
+        rc = tconv_axis_taps_build(plan, s->in_w, g->out_w, s->kernel_w, s->stride_w, s->pad_w,
+                                   s->dilation_w, &cols);
+    if (rc == TCONV_OK) rc = count_nonzeros(g, &rows, &cols, &st->nnz);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "C^T row pointers", g->out_plane + 1, sizeof(uint64_t), (void **)&st->row_ptr);
+    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "C^T columns", st->nnz, sizeof(uint32_t), (void **)&st->col_idx);
+    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "C^T taps", st->nnz, sizeof(uint32_t), (void **)&st->tap_idx);
+    if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
+    if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
+    if (rc != TCONV_OK) return rc;
+    fill_csr(plan, st, &rows, &cols);
+    plan->state = st;
+    return TCONV_OK;
+}
+
+static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
+    const tconv_geometry *g = &plan->g;
+    const sparse_state *st = plan->state;
+    size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr);
+    for (size_t n = 0; n < g->batch; n++)
+        for (size_t grp = 0; grp < g->groups; grp++) {
+            const float *xg = x + (n * g->groups + grp) * g->cin_g * g->in_plane;
+            for (size_t b = 0; b < blocks; b++) {
+                size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
+                plan->k.sparse.fn(rows, 0, g->out_plane, st->row_ptr, st->col_idx, st->tap_idx, xg,
+                                  g->in_plane, g->cin_g,
+                                  st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
+                                  st->bias_packed + (grp * blocks + b) * mr,
+                                  y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane,
+                                  g->out_plane);
+            }
+        }
+}
+
+const tconv_algo_ops tconv_sparse_ops = {"sparse", sparse_create, sparse_run};
+
+tconv_status tconv_sparse_matrix(const tconv_plan *plan, tconv_sparse_view *view) {
+    if (plan == NULL || plan->algo != TCONV_ALGO_SPARSE || view == NULL)
+        return tconv_fail(TCONV_ERR_INVALID, "tconv_sparse_matrix needs a sparse plan");
+    const sparse_state *st = plan->state;
+    *view = (tconv_sparse_view){plan->g.out_plane, plan->g.in_plane, st->nnz, st->row_ptr,
+                                st->col_idx, st->tap_idx};
+    return TCONV_OK;
+}

@@ -1,0 +1,183 @@
+/* Public entry points: plan lifecycle, one-shot forward, output size and FLOP counts. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "plan.h"
+
+static const tconv_algo_ops *ops_for(tconv_algo algo) {
+    switch (algo) {
+    case TCONV_ALGO_REFERENCE: return &tconv_reference_ops;
+    case TCONV_ALGO_ZERO_INSERT: return &tconv_zero_insert_ops;
+    case TCONV_ALGO_DIRECT: return &tconv_direct_ops;
+    case TCONV_ALGO_GEMM: return &tconv_gemm_ops;
+    case TCONV_ALGO_SPARSE: return &tconv_sparse_ops;
+    case TCONV_ALGO_GEMM_BLAS: return &tconv_gemm_blas_ops;
+    case TCONV_ALGO_AUTO: break;
+    }
+    return NULL;
+}
+
+static const char *const algo_names[TCONV_ALGO_COUNT] = {
+    "auto", "reference", "zero_insert", "direct", "gemm", "sparse", "gemm_blas"};
+
+const char *tconv_algo_name(tconv_algo algo) {
+    return (unsigned)algo < TCONV_ALGO_COUNT ? algo_names[algo] : NULL;
+}
+
+tconv_status tconv_algo_from_name(const char *name, tconv_algo *out) {
+    for (int i = 0; name && out && i < TCONV_ALGO_COUNT; i++) {
+        if (strcmp(name, algo_names[i]) == 0) {
+            *out = (tconv_algo)i;
+            return tconv_succeed();
+        }
+    }
+    return tconv_fail(TCONV_ERR_INVALID, "algorithm name (%s) is not known", name ? name : "NULL");
+}
+
+tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, size_t size,
+                              void **out) {
+    size_t bytes;
+    tconv_status st = tconv_size_mul(what, &bytes, count, size);
+    if (st != TCONV_OK) return st;
+    if (bytes > SIZE_MAX - TCONV_ALIGNMENT)
+        return tconv_fail(TCONV_ERR_INVALID, "size of %s overflows size_t (%zu bytes)", what, bytes);
+    bytes = tconv_round_up(bytes ? bytes : 1, TCONV_ALIGNMENT);
+    if (plan->buffer_count == TCONV_PLAN_MAX_BUFFERS)
+        return tconv_fail(TCONV_ERR_NOMEM, "too many buffers in one plan (%s)", what);
+    void *p = aligned_alloc(TCONV_ALIGNMENT, bytes);
+    if (p == NULL)
+        return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate %zu bytes for %s", bytes, what);
+    memset(p, 0, bytes);
+    plan->buffers[plan->buffer_count++] = p;
+    plan->memory_bytes += bytes;
+    *out = p;
+    return TCONV_OK;
+}
+
+void tconv_plan_destroy(tconv_plan *plan) {
+    if (plan == NULL) return;
+    for (size_t i = 0; i < plan->buffer_count; i++) free(plan->buffers[i]);
+    free(plan);
+}
+
+tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const float *w,
+                                  const float *bias, const tconv_plan_options *options,
+                                  tconv_plan **out) {
+    if (out == NULL) return tconv_fail(TCONV_ERR_INVALID, "plan output pointer is NULL");
+    *out = NULL;
+    tconv_geometry g;
+    tconv_status st = tconv_geometry_init(s, &g);
+    if (st != TCONV_OK) return st;
+    if (w == NULL) return tconv_fail(TCONV_ERR_INVALID, "w is NULL");
+    if ((unsigned)algo >= TCONV_ALGO_COUNT)
+        return tconv_fail(TCONV_ERR_INVALID, "algo (%d) is not a known algorithm", (int)algo);
+    tconv_kernels kernels;
+    st = tconv_select_kernels(options ? options->isa : NULL, &kernels);
+    if (st != TCONV_OK) return st;
+    if (algo == TCONV_ALGO_AUTO) algo = tconv_auto_choose(&g);
+
+    tconv_plan *plan = calloc(1, sizeof *plan);
+    if (plan == NULL) return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate the plan");
+    plan->g = g;
+    plan->algo = algo;
+    plan->k = kernels;
+    plan->ops = ops_for(algo);
+    plan->memory_bytes = sizeof *plan;
+    st = plan->ops->create(plan, w, bias);
+    if (st != TCONV_OK) {
+        tconv_plan_destroy(plan);
+        return st;
+    }
+    *out = plan;
+    return tconv_succeed();
+}
+
+tconv_status tconv_plan_create(const tconv_shape *s, tconv_algo algo, const float *w,
+                               const float *bias, tconv_plan **out) {
+    return tconv_plan_create_ex(s, algo, w, bias, NULL, out);
+}
+
+tconv_status tconv_plan_run(tconv_plan *plan, const float *x, float *y) {
+    if (plan == NULL) return tconv_fail(TCONV_ERR_INVALID, "plan is NULL");
+    if (x == NULL) return tconv_fail(TCONV_ERR_INVALID, "x is NULL");
+    if (y == NULL) return tconv_fail(TCONV_ERR_INVALID, "y is NULL");
+    plan->ops->run(plan, x, y);
+    return tconv_succeed();
+}
+
+tconv_status tconv_forward(const tconv_shape *s, tconv_algo algo, const float *x, const float *w,
+                           const float *bias, float *y) {
+    /* Argument checks first so a NULL tensor is refused before any allocation. */
+    tconv_geometry g;
+    tconv_status st = tconv_geometry_init(s, &g);
+    if (st != TCONV_OK) return st;
+    if (x == NULL) return tconv_fail(TCONV_ERR_INVALID, "x is NULL");
+    if (y == NULL) return tconv_fail(TCONV_ERR_INVALID, "y is NULL");
+    tconv_plan *plan;
+    st = tconv_plan_create(s, algo, w, bias, &plan);
+    if (st != TCONV_OK) return st;
+    st = tconv_plan_run(plan, x, y);
+    tconv_plan_destroy(plan);
+    return st;
+}
+
+tconv_algo tconv_plan_algo(const tconv_plan *plan) { return plan->algo; }
+const char *tconv_plan_isa(const tconv_plan *plan) { return tconv_isa_tag(plan->k.isa); }
+size_t tconv_plan_memory_bytes(const tconv_plan *plan) { return plan->memory_bytes; }
+
+tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *out_w) {
+    if (out_h == NULL || out_w == NULL)
+        return tconv_fail(TCONV_ERR_INVALID, "out_h or out_w pointer is NULL");
+    tconv_geometry g;
+    tconv_status st = tconv_geometry_init(s, &g);
+    if (st != TCONV_OK) return st;
+    *out_h = g.out_h;
+    *out_w = g.out_w;
+    return tconv_succeed();
+}
+
+/* Kernel taps along one axis whose output index lands inside [0, out) for some input index. */
+static double useful_pairs(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t out) {
+    double pairs = 0;
+    for (int64_t t = 0; t < k; t++) {
+        /* o = i*s - p + t*d in [0, out) <=> i in [ceil((p - t*d)/s), floor((out - 1 + p - t*d)/s)] */
+        int64_t lo_num = p - t * d, hi_num = out - 1 + p - t * d;
+        int64_t lo = lo_num <= 0 ? 0 : (lo_num + s - 1) / s;
+        int64_t hi = hi_num < 0 ? -1 : hi_num / s;
+        if (hi > in - 1) hi = in - 1;
+        if (hi >= lo) pairs += (double)(hi - lo + 1);
+    }
+    return pairs;
+}
+
+tconv_status tconv_flops(const tconv_shape *s, double *nominal, double *useful) {
+    if (nominal == NULL || useful == NULL)
+        return tconv_fail(TCONV_ERR_INVALID, "nominal or useful pointer is NULL");
+    tconv_geometry g;
+    tconv_status st = tconv_geometry_init(s, &g);
+    if (st != TCONV_OK) return st;
+    double channel_pairs = (double)s->batch * (double)s->in_channels * (double)g.cout_g;
+    *nominal = 2.0 * channel_pairs * (double)g.taps * (double)g.in_plane;
+    *useful = 2.0 * channel_pairs *
+              useful_pairs(s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h, g.out_h) *
+              useful_pairs(s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w, g.out_w);
+    return tconv_succeed();
+}
+
+const char *tconv_kernel_name(tconv_algo algo, int loop_index, const char *isa) {
+    tconv_kernels k;
+    if (tconv_select_kernels(isa, &k) != TCONV_OK) return NULL;
+    const char *loops[3] = {NULL, NULL, NULL};
+    switch (algo) {
+    case TCONV_ALGO_ZERO_INSERT:
+    case TCONV_ALGO_DIRECT: loops[0] = k.conv.name; break;
+    case TCONV_ALGO_GEMM: loops[0] = k.gemm.name, loops[1] = k.col2im.name; break;
+    case TCONV_ALGO_GEMM_BLAS: loops[0] = "cblas_sgemm", loops[1] = k.col2im.name; break;
+    case TCONV_ALGO_SPARSE: loops[0] = k.sparse.name; break;
+    case TCONV_ALGO_REFERENCE: loops[0] = "tconv_reference (double accumulation, not dispatched)"; break;
+    case TCONV_ALGO_AUTO: break;
+    }
+    return loop_index >= 0 && loop_index < 3 ? loops[loop_index] : NULL;
+}

@@ -1,0 +1,42 @@
+/* The plan object shared by all algorithm drivers: geometry, kernels, owned buffers. */
+#ifndef TCONV_PLAN_H
+#define TCONV_PLAN_H
+
+#include "../dispatch/dispatch.h"
+#include "geometry.h"
+
+#define TCONV_PLAN_MAX_BUFFERS 16
+#define TCONV_ALIGNMENT 64
+
+typedef struct tconv_algo_ops {
+    const char *name;
+    /* Per-shape work: packing, tables, scratch (through tconv_plan_alloc). */
+    tconv_status (*create)(tconv_plan *plan, const float *w, const float *bias);
+    /* The computation; cannot fail once create succeeded. */
+    void (*run)(const tconv_plan *plan, const float *x, float *y);
+} tconv_algo_ops;
+
+struct tconv_plan {
+    tconv_geometry g;
+    tconv_algo algo;
+    tconv_kernels k;
+    const tconv_algo_ops *ops;
+    void *state; /* the driver's own data, allocated with tconv_plan_alloc */
+    void *buffers[TCONV_PLAN_MAX_BUFFERS];
+    size_t buffer_count;
+    size_t memory_bytes;
+};
+
+/* Allocates count*size bytes, 64-byte aligned and zeroed, owned and freed by the plan. Fails
+ * with NOMEM or with INVALID naming `what` when the size overflows. */
+tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, size_t size,
+                              void **out);
+
+/* The drivers (kernels/algos/). */
+extern const tconv_algo_ops tconv_reference_ops, tconv_zero_insert_ops, tconv_direct_ops,
+    tconv_gemm_ops, tconv_gemm_blas_ops, tconv_sparse_ops;
+
+/* AUTO's choice for a validated shape (kernels/algos/auto.c). */
+tconv_algo tconv_auto_choose(const tconv_geometry *g);
+
+#endif
