@@ -4,8 +4,10 @@
 tconv_status tconv_col2im_prepare(tconv_plan *plan, tconv_col2im_plan *c) {
     const tconv_shape *s = &plan->g.s;
     size_t kw = (size_t)s->kernel_w;
-    tconv_status rc = tconv_plan_alloc(plan, "col2im ranges", kw, sizeof(size_t), (void **)&c->ix_begin);
-    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "col2im ranges", kw, sizeof(size_t), (void **)&c->ix_end);
+    tconv_status rc =
+        tconv_plan_alloc(plan, "col2im ranges", kw, sizeof(size_t), (void **)&c->ix_begin);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "col2im ranges", kw, sizeof(size_t), (void **)&c->ix_end);
     if (rc != TCONV_OK) return rc;
     for (int64_t kx = 0; kx < s->kernel_w; kx++) {
         /* ox = ix*sw - pw + kx*dw in [0, out_w) */

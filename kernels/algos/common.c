@@ -5,9 +5,10 @@ tconv_status tconv_pack_tap_weights(tconv_plan *plan, const float *w, size_t mr,
                                     float **out) {
     const tconv_geometry *g = &plan->g;
     size_t blocks = tconv_div_up(g->cout_g, mr), count;
-    tconv_status st = tconv_size_mul4("packed weights", &count, g->groups * blocks, g->taps,
-                                      g->cin_g, mr);
-    if (st == TCONV_OK) st = tconv_plan_alloc(plan, "packed weights", count, sizeof(float), (void **)out);
+    tconv_status st =
+        tconv_size_mul4("packed weights", &count, g->groups * blocks, g->taps, g->cin_g, mr);
+    if (st == TCONV_OK)
+        st = tconv_plan_alloc(plan, "packed weights", count, sizeof(float), (void **)out);
     if (st != TCONV_OK) return st;
     float *dst = *out;
     for (size_t grp = 0; grp < g->groups; grp++)
@@ -17,7 +18,8 @@ tconv_status tconv_pack_tap_weights(tconv_plan *plan, const float *w, size_t mr,
                 const float *src = w + ((grp * g->cin_g + c) * g->cout_g + co) * g->taps;
                 for (size_t t = 0; t < g->taps; t++) {
                     size_t tap = flip ? g->taps - 1 - t : t;
-                    dst[tconv_tap_weight_offset(g, mr, grp, co / mr, t) + c * mr + co % mr] = src[tap];
+                    dst[tconv_tap_weight_offset(g, mr, grp, co / mr, t) + c * mr + co % mr] =
+                        src[tap];
                 }
             }
     return TCONV_OK;
@@ -26,8 +28,8 @@ tconv_status tconv_pack_tap_weights(tconv_plan *plan, const float *w, size_t mr,
 tconv_status tconv_pack_bias_blocks(tconv_plan *plan, const float *bias, size_t mr, float **out) {
     const tconv_geometry *g = &plan->g;
     size_t blocks = tconv_div_up(g->cout_g, mr);
-    tconv_status st = tconv_plan_alloc(plan, "packed bias", g->groups * blocks, mr * sizeof(float),
-                                       (void **)out);
+    tconv_status st =
+        tconv_plan_alloc(plan, "packed bias", g->groups * blocks, mr * sizeof(float), (void **)out);
     if (st != TCONV_OK || bias == NULL) return st;
     for (size_t grp = 0; grp < g->groups; grp++)
         for (size_t co = 0; co < g->cout_g; co++)
@@ -45,9 +47,12 @@ tconv_status tconv_axis_taps_build(tconv_plan *plan, int64_t in, int64_t out, in
             int64_t num = o + pad - kk * dilation;
             if (num >= 0 && num % stride == 0 && num / stride < in) total++;
         }
-    tconv_status st = tconv_plan_alloc(plan, "tap table", (size_t)out + 1, sizeof(size_t), (void **)&t->start);
-    if (st == TCONV_OK) st = tconv_plan_alloc(plan, "tap table", total, sizeof(uint32_t), (void **)&t->tap);
-    if (st == TCONV_OK) st = tconv_plan_alloc(plan, "tap table", total, sizeof(size_t), (void **)&t->input);
+    tconv_status st =
+        tconv_plan_alloc(plan, "tap table", (size_t)out + 1, sizeof(size_t), (void **)&t->start);
+    if (st == TCONV_OK)
+        st = tconv_plan_alloc(plan, "tap table", total, sizeof(uint32_t), (void **)&t->tap);
+    if (st == TCONV_OK)
+        st = tconv_plan_alloc(plan, "tap table", total, sizeof(size_t), (void **)&t->input);
     if (st != TCONV_OK) return st;
     size_t n = 0;
     for (int64_t o = 0; o < out; o++) {

@@ -21,9 +21,9 @@ static inline size_t tconv_tap_weight_offset(const tconv_geometry *g, size_t mr,
 /* For one axis: the kernel taps that land on output index o, with their input index
  * (o = i*stride - pad + tap*dilation). Stored as a flat list with per-output offsets. */
 typedef struct tconv_axis_taps {
-    size_t *start;  /* [out + 1] offsets into tap/input */
-    uint32_t *tap;  /* kernel index along the axis */
-    size_t *input;  /* input index along the axis */
+    size_t *start; /* [out + 1] offsets into tap/input */
+    uint32_t *tap; /* kernel index along the axis */
+    size_t *input; /* input index along the axis */
 } tconv_axis_taps;
 
 tconv_status tconv_axis_taps_build(tconv_plan *plan, int64_t in, int64_t out, int64_t k,

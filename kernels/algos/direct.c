@@ -1,4 +1,5 @@
-/* direct: zero-free stride-phase (sub-pixel) decomposition; each phase is a stride-1 convolution. */
+/* direct: zero-free stride-phase (sub-pixel) decomposition; each phase is a stride-1 convolution.
+ */
 #include <stdlib.h>
 
 #include "common.h"
@@ -12,11 +13,11 @@ typedef struct column_segment {
 
 typedef struct direct_state {
     float *w_packed, *bias_packed;
-    tconv_axis_taps rows;       /* per output row: (ky, iy) pairs */
+    tconv_axis_taps rows; /* per output row: (ky, iy) pairs */
     column_segment *segments;
     size_t segment_count;
-    uint32_t *col_tap;          /* kx of each column tap of a segment */
-    size_t *col_input;          /* input column of the segment's first pixel for that kx */
+    uint32_t *col_tap; /* kx of each column tap of a segment */
+    size_t *col_input; /* input column of the segment's first pixel for that kx */
     const float **x_taps, **w_taps;
 } direct_state;
 
@@ -50,13 +51,17 @@ static void walk_segments(const tconv_geometry *g, direct_state *st, size_t *bou
         for (size_t i = 0; i + 1 < nb; i++) {
             size_t a = bounds[i], b = bounds[i + 1];
             if (a == b) continue;
-            if (st->segments) st->segments[nseg] = (column_segment){(size_t)ox0 + a * (size_t)sw, b - a, ntap, ntap};
+            if (st->segments)
+                st->segments[nseg] =
+                    (column_segment){(size_t)ox0 + a * (size_t)sw, b - a, ntap, ntap};
             for (int64_t kx = 0; kx < kw; kx++) {
                 int64_t num = ox0 + pw - kx * dw;
                 if (((num % sw) + sw) % sw != 0) continue;
                 int64_t base = num / sw;
                 if (base + (int64_t)a >= 0 && base + (int64_t)b <= in_w) {
-                    if (st->col_tap) st->col_tap[ntap] = (uint32_t)kx, st->col_input[ntap] = (size_t)(base + (int64_t)a);
+                    if (st->col_tap)
+                        st->col_tap[ntap] = (uint32_t)kx,
+                        st->col_input[ntap] = (size_t)(base + (int64_t)a);
                     ntap++;
                 }
             }
@@ -75,8 +80,10 @@ static tconv_status build_segments(tconv_plan *plan, direct_state *st) {
                                        sizeof(size_t), (void **)&bounds);
     if (rc != TCONV_OK) return rc;
     walk_segments(g, st, bounds, &nseg, &ntap);
-    if ((rc = tconv_plan_alloc(plan, "column segments", nseg, sizeof(column_segment), (void **)&st->segments)) ||
-        (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(uint32_t), (void **)&st->col_tap)) ||
+    if ((rc = tconv_plan_alloc(plan, "column segments", nseg, sizeof(column_segment),
+                               (void **)&st->segments)) ||
+        (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(uint32_t),
+                               (void **)&st->col_tap)) ||
         (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(size_t), (void **)&st->col_input)))
         return rc;
     walk_segments(g, st, bounds, &st->segment_count, &ntap);
@@ -93,8 +100,10 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
         rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
                                    s->dilation_h, &st->rows);
     if (rc == TCONV_OK) rc = build_segments(plan, st);
-    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->x_taps);
-    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->w_taps);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->x_taps);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->w_taps);
     if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
     if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc == TCONV_OK) plan->state = st;

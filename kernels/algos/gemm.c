@@ -6,10 +6,10 @@
 #define GEMM_NC 2048
 
 typedef struct gemm_state {
-    float *a_packed;   /* per group: W^T in [k block][MR panel][kc][MR] order */
-    float *b_packed;   /* run-time scratch: one KC x NC panel of X as [NR panel][kc][NR] */
-    float *col;        /* [cout_g*Kh*Kw][H*W] */
-    float *bias;       /* [Cout] or NULL */
+    float *a_packed; /* per group: W^T in [k block][MR panel][kc][MR] order */
+    float *b_packed; /* run-time scratch: one KC x NC panel of X as [NR panel][kc][NR] */
+    float *col;      /* [cout_g*Kh*Kw][H*W] */
+    float *bias;     /* [Cout] or NULL */
     size_t m, m_padded, k;
     tconv_col2im_plan c2i;
 } gemm_state;
@@ -31,20 +31,24 @@ static void pack_a(const tconv_plan *plan, const gemm_state *st, const float *w)
     }
 }
 
-static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *bias, int own_gemm) {
+static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *bias,
+                                 int own_gemm) {
     const tconv_geometry *g = &plan->g;
     gemm_state *st;
     size_t col_elems, a_elems;
     tconv_status rc = tconv_plan_alloc(plan, "gemm state", 1, sizeof *st, (void **)&st);
     if (rc != TCONV_OK) return rc;
     st->k = g->cin_g;
-    if ((rc = tconv_size_mul("GEMM rows (out_channels/groups*kernel)", &st->m, g->cout_g, g->taps)) ||
+    if ((rc = tconv_size_mul("GEMM rows (out_channels/groups*kernel)", &st->m, g->cout_g,
+                             g->taps)) ||
         (rc = tconv_size_mul("column buffer", &col_elems, st->m, g->in_plane)) ||
-        (rc = tconv_plan_alloc(plan, "column buffer", col_elems, sizeof(float), (void **)&st->col)) ||
+        (rc = tconv_plan_alloc(plan, "column buffer", col_elems, sizeof(float),
+                               (void **)&st->col)) ||
         (rc = tconv_col2im_prepare(plan, &st->c2i)))
         return rc;
     if (bias) {
-        rc = tconv_plan_alloc(plan, "bias", g->groups * g->cout_g, sizeof(float), (void **)&st->bias);
+        rc = tconv_plan_alloc(plan, "bias", g->groups * g->cout_g, sizeof(float),
+                              (void **)&st->bias);
         if (rc != TCONV_OK) return rc;
         for (size_t i = 0; i < g->groups * g->cout_g; i++) st->bias[i] = bias[i];
     }
@@ -52,14 +56,17 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
         size_t mr = plan->k.gemm.mr, nr = plan->k.gemm.nr;
         st->m_padded = tconv_round_up(st->m, mr);
         if ((rc = tconv_size_mul4("packed weights", &a_elems, g->groups, st->m_padded, st->k, 1)) ||
-            (rc = tconv_plan_alloc(plan, "packed weights", a_elems, sizeof(float), (void **)&st->a_packed)) ||
-            (rc = tconv_plan_alloc(plan, "packed input panel", GEMM_KC * tconv_round_up(GEMM_NC, nr),
-                                   sizeof(float), (void **)&st->b_packed)))
+            (rc = tconv_plan_alloc(plan, "packed weights", a_elems, sizeof(float),
+                                   (void **)&st->a_packed)) ||
+            (rc =
+                 tconv_plan_alloc(plan, "packed input panel", GEMM_KC * tconv_round_up(GEMM_NC, nr),
+                                  sizeof(float), (void **)&st->b_packed)))
             return rc;
         pack_a(plan, st, w);
     } else {
         /* OpenBLAS reads the weights as they are: keep a private copy. */
-        if ((rc = tconv_plan_alloc(plan, "weights", g->w_elems, sizeof(float), (void **)&st->a_packed)))
+        if ((rc = tconv_plan_alloc(plan, "weights", g->w_elems, sizeof(float),
+                                   (void **)&st->a_packed)))
             return rc;
         for (size_t i = 0; i < g->w_elems; i++) st->a_packed[i] = w[i];
     }
@@ -119,7 +126,8 @@ static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
             size_t slot = n * g->groups + grp;
             blocked_gemm(plan, st, st->a_packed + grp * st->m_padded * st->k,
                          x + slot * g->cin_g * g->in_plane, st->col);
-            tconv_col2im_group(plan, &st->c2i, st->col, st->bias ? st->bias + grp * g->cout_g : NULL,
+            tconv_col2im_group(plan, &st->c2i, st->col,
+                               st->bias ? st->bias + grp * g->cout_g : NULL,
                                y + slot * g->cout_g * g->out_plane);
         }
 }
@@ -136,9 +144,10 @@ static tconv_status gemm_blas_create(tconv_plan *plan, const float *w, const flo
      * This sets OpenBLAS's process-wide thread count. */
     const tconv_geometry *g = &plan->g;
     if (g->cin_g > INT_MAX || g->in_plane > INT_MAX || g->cout_g * g->taps > INT_MAX)
-        return tconv_fail(TCONV_ERR_UNSUPPORTED,
-                          "algo gemm_blas: GEMM size (M %zu, N %zu, K %zu) exceeds the int range of CBLAS",
-                          g->cout_g * g->taps, g->in_plane, g->cin_g);
+        return tconv_fail(
+            TCONV_ERR_UNSUPPORTED,
+            "algo gemm_blas: GEMM size (M %zu, N %zu, K %zu) exceeds the int range of CBLAS",
+            g->cout_g * g->taps, g->in_plane, g->cin_g);
     openblas_set_num_threads(1);
     return gemm_prepare(plan, w, bias, 0);
 }
@@ -154,7 +163,8 @@ static void gemm_blas_run(const tconv_plan *plan, const float *x, float *y) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f,
                         st->a_packed + grp * g->cin_g * st->m, m, x + slot * g->cin_g * g->in_plane,
                         n, 0.0f, st->col, n);
-            tconv_col2im_group(plan, &st->c2i, st->col, st->bias ? st->bias + grp * g->cout_g : NULL,
+            tconv_col2im_group(plan, &st->c2i, st->col,
+                               st->bias ? st->bias + grp * g->cout_g : NULL,
                                y + slot * g->cout_g * g->out_plane);
         }
 }

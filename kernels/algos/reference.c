@@ -13,9 +13,11 @@ static tconv_status reference_create(tconv_plan *plan, const float *w, const flo
     const tconv_shape *s = &g->s;
     reference_state *st;
     tconv_status rc = tconv_plan_alloc(plan, "reference state", 1, sizeof *st, (void **)&st);
-    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "weights", g->w_elems, sizeof(float), (void **)&st->w);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "weights", g->w_elems, sizeof(float), (void **)&st->w);
     if (rc == TCONV_OK && bias)
-        rc = tconv_plan_alloc(plan, "bias", g->groups * g->cout_g, sizeof(float), (void **)&st->bias);
+        rc = tconv_plan_alloc(plan, "bias", g->groups * g->cout_g, sizeof(float),
+                              (void **)&st->bias);
     if (rc == TCONV_OK)
         rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
                                    s->dilation_h, &st->rows);

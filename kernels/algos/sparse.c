@@ -42,9 +42,10 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     const tconv_shape *s = &g->s;
     size_t mr = plan->k.sparse.mr;
     if (g->in_plane > UINT32_MAX || g->taps > UINT32_MAX)
-        return tconv_fail(TCONV_ERR_UNSUPPORTED,
-                          "algo sparse: input plane (%zu) or kernel taps (%zu) exceed 32-bit indices",
-                          g->in_plane, g->taps);
+        return tconv_fail(
+            TCONV_ERR_UNSUPPORTED,
+            "algo sparse: input plane (%zu) or kernel taps (%zu) exceed 32-bit indices",
+            g->in_plane, g->taps);
     sparse_state *st;
     tconv_axis_taps rows, cols;
     tconv_status rc = tconv_plan_alloc(plan, "sparse state", 1, sizeof *st, (void **)&st);
@@ -56,9 +57,13 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
                                    s->dilation_w, &cols);
     if (rc == TCONV_OK) rc = count_nonzeros(g, &rows, &cols, &st->nnz);
     if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "C^T row pointers", g->out_plane + 1, sizeof(uint64_t), (void **)&st->row_ptr);
-    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "C^T columns", st->nnz, sizeof(uint32_t), (void **)&st->col_idx);
-    if (rc == TCONV_OK) rc = tconv_plan_alloc(plan, "C^T taps", st->nnz, sizeof(uint32_t), (void **)&st->tap_idx);
+        rc = tconv_plan_alloc(plan, "C^T row pointers", g->out_plane + 1, sizeof(uint64_t),
+                              (void **)&st->row_ptr);
+    if (rc == TCONV_OK)
+        rc =
+            tconv_plan_alloc(plan, "C^T columns", st->nnz, sizeof(uint32_t), (void **)&st->col_idx);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "C^T taps", st->nnz, sizeof(uint32_t), (void **)&st->tap_idx);
     if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
     if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc != TCONV_OK) return rc;
@@ -76,12 +81,11 @@ static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
             const float *xg = x + (n * g->groups + grp) * g->cin_g * g->in_plane;
             for (size_t b = 0; b < blocks; b++) {
                 size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-                plan->k.sparse.fn(rows, 0, g->out_plane, st->row_ptr, st->col_idx, st->tap_idx, xg,
-                                  g->in_plane, g->cin_g,
-                                  st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
-                                  st->bias_packed + (grp * blocks + b) * mr,
-                                  y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane,
-                                  g->out_plane);
+                plan->k.sparse.fn(
+                    rows, 0, g->out_plane, st->row_ptr, st->col_idx, st->tap_idx, xg, g->in_plane,
+                    g->cin_g, st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
+                    st->bias_packed + (grp * blocks + b) * mr,
+                    y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane, g->out_plane);
             }
         }
 }
@@ -92,7 +96,7 @@ tconv_status tconv_sparse_matrix(const tconv_plan *plan, tconv_sparse_view *view
     if (plan == NULL || plan->algo != TCONV_ALGO_SPARSE || view == NULL)
         return tconv_fail(TCONV_ERR_INVALID, "tconv_sparse_matrix needs a sparse plan");
     const sparse_state *st = plan->state;
-    *view = (tconv_sparse_view){plan->g.out_plane, plan->g.in_plane, st->nnz, st->row_ptr,
-                                st->col_idx, st->tap_idx};
+    *view = (tconv_sparse_view){plan->g.out_plane, plan->g.in_plane, st->nnz,
+                                st->row_ptr,       st->col_idx,      st->tap_idx};
     return TCONV_OK;
 }

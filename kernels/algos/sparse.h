@@ -1,4 +1,5 @@
-/* Read-only view of a sparse plan's C^T matrix (for tests and tools; not part of the public API). */
+/* Read-only view of a sparse plan's C^T matrix (for tests and tools; not part of the public API).
+ */
 #ifndef TCONV_SPARSE_H
 #define TCONV_SPARSE_H
 
@@ -8,10 +9,10 @@
 #include "tconv.h"
 
 typedef struct tconv_sparse_view {
-    size_t rows, cols, nnz;   /* rows: output pixels; cols: input pixels */
+    size_t rows, cols, nnz; /* rows: output pixels; cols: input pixels */
     const uint64_t *row_ptr;
-    const uint32_t *col_idx;  /* input pixel iy*W + ix */
-    const uint32_t *tap_idx;  /* kernel tap ky*Kw + kx */
+    const uint32_t *col_idx; /* input pixel iy*W + ix */
+    const uint32_t *tap_idx; /* kernel tap ky*Kw + kx */
 } tconv_sparse_view;
 
 tconv_status tconv_sparse_matrix(const tconv_plan *plan, tconv_sparse_view *view);

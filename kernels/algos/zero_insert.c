@@ -4,13 +4,13 @@
 #include "common.h"
 
 typedef struct zero_insert_state {
-    float *w_packed;             /* flipped kernel, [group][block][tap][c][mr] */
-    float *bias_packed;          /* [group][block][mr] */
-    float *padded;               /* one group's zero-inserted, padded input: [cin_g][zh][zw] */
-    const float **x_taps;        /* per tap: row pointer handed to the micro-kernel */
-    const float **w_taps;        /* per tap: packed weight slice */
-    size_t zh, zw, zplane;       /* padded input size */
-    int64_t pad_top, pad_left;   /* may be negative: the zero-inserted input is then cropped */
+    float *w_packed;           /* flipped kernel, [group][block][tap][c][mr] */
+    float *bias_packed;        /* [group][block][mr] */
+    float *padded;             /* one group's zero-inserted, padded input: [cin_g][zh][zw] */
+    const float **x_taps;      /* per tap: row pointer handed to the micro-kernel */
+    const float **w_taps;      /* per tap: packed weight slice */
+    size_t zh, zw, zplane;     /* padded input size */
+    int64_t pad_top, pad_left; /* may be negative: the zero-inserted input is then cropped */
 } zero_insert_state;
 
 /* Padded extent along one axis: the stride-1 convolution input needs out + d*(k-1) entries. */
@@ -30,13 +30,18 @@ static tconv_status zero_insert_create(tconv_plan *plan, const float *w, const f
     st->pad_top = s->dilation_h * (s->kernel_h - 1) - s->pad_h;
     st->pad_left = s->dilation_w * (s->kernel_w - 1) - s->pad_w;
     size_t plane;
-    if ((rc = padded_extent("zero-inserted height", g->out_hs, s->kernel_h, s->dilation_h, &st->zh)) ||
-        (rc = padded_extent("zero-inserted width", g->out_ws, s->kernel_w, s->dilation_w, &st->zw)) ||
+    if ((rc = padded_extent("zero-inserted height", g->out_hs, s->kernel_h, s->dilation_h,
+                            &st->zh)) ||
+        (rc = padded_extent("zero-inserted width", g->out_ws, s->kernel_w, s->dilation_w,
+                            &st->zw)) ||
         (rc = tconv_size_mul("zero-inserted plane", &st->zplane, st->zh, st->zw)) ||
         (rc = tconv_size_mul("zero-inserted input", &plane, st->zplane, g->cin_g)) ||
-        (rc = tconv_plan_alloc(plan, "zero-inserted input", plane, sizeof(float), (void **)&st->padded)) ||
-        (rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->x_taps)) ||
-        (rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->w_taps)) ||
+        (rc = tconv_plan_alloc(plan, "zero-inserted input", plane, sizeof(float),
+                               (void **)&st->padded)) ||
+        (rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *),
+                               (void **)&st->x_taps)) ||
+        (rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *),
+                               (void **)&st->w_taps)) ||
         (rc = tconv_pack_tap_weights(plan, w, mr, 1, &st->w_packed)) ||
         (rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed)))
         return rc;
@@ -63,7 +68,8 @@ static void insert_zeros(const tconv_plan *plan, zero_insert_state *st, const fl
 }
 
 /* Steps 3 and 4: the flipped kernel (packed at plan time) slides with stride 1 over every row. */
-static void convolve_group(const tconv_plan *plan, zero_insert_state *st, size_t grp, float *y_group) {
+static void convolve_group(const tconv_plan *plan, zero_insert_state *st, size_t grp,
+                           float *y_group) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     size_t mr = plan->k.conv.mr, kw = (size_t)s->kernel_w;
@@ -77,7 +83,8 @@ static void convolve_group(const tconv_plan *plan, zero_insert_state *st, size_t
             for (size_t t = 0; t < g->taps; t++)
                 st->x_taps[t] = st->padded + (oy + (t / kw) * dh) * st->zw + (t % kw) * dw;
             plan->k.conv.fn(rows, g->out_ws, g->taps, st->x_taps, st->zplane, g->cin_g, st->w_taps,
-                            bias, y_group + b * mr * g->out_plane + oy * g->out_ws, g->out_plane, 1);
+                            bias, y_group + b * mr * g->out_plane + oy * g->out_ws, g->out_plane,
+                            1);
         }
     }
 }

@@ -1,4 +1,5 @@
-/* AArch64 feature detection: NEON (Advanced SIMD) is baseline; confirm it through the aux vector. */
+/* AArch64 feature detection: NEON (Advanced SIMD) is baseline; confirm it through the aux vector.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>

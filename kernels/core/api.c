@@ -42,7 +42,8 @@ tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, 
     tconv_status st = tconv_size_mul(what, &bytes, count, size);
     if (st != TCONV_OK) return st;
     if (bytes > SIZE_MAX - TCONV_ALIGNMENT)
-        return tconv_fail(TCONV_ERR_INVALID, "size of %s overflows size_t (%zu bytes)", what, bytes);
+        return tconv_fail(TCONV_ERR_INVALID, "size of %s overflows size_t (%zu bytes)", what,
+                          bytes);
     bytes = tconv_round_up(bytes ? bytes : 1, TCONV_ALIGNMENT);
     if (plan->buffer_count == TCONV_PLAN_MAX_BUFFERS)
         return tconv_fail(TCONV_ERR_NOMEM, "too many buffers in one plan (%s)", what);
@@ -142,7 +143,8 @@ tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *ou
 static double useful_pairs(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t out) {
     double pairs = 0;
     for (int64_t t = 0; t < k; t++) {
-        /* o = i*s - p + t*d in [0, out) <=> i in [ceil((p - t*d)/s), floor((out - 1 + p - t*d)/s)] */
+        /* o = i*s - p + t*d in [0, out) <=> i in [ceil((p - t*d)/s), floor((out - 1 + p - t*d)/s)]
+         */
         int64_t lo_num = p - t * d, hi_num = out - 1 + p - t * d;
         int64_t lo = lo_num <= 0 ? 0 : (lo_num + s - 1) / s;
         int64_t hi = hi_num < 0 ? -1 : hi_num / s;
@@ -176,7 +178,9 @@ const char *tconv_kernel_name(tconv_algo algo, int loop_index, const char *isa) 
     case TCONV_ALGO_GEMM: loops[0] = k.gemm.name, loops[1] = k.col2im.name; break;
     case TCONV_ALGO_GEMM_BLAS: loops[0] = "cblas_sgemm", loops[1] = k.col2im.name; break;
     case TCONV_ALGO_SPARSE: loops[0] = k.sparse.name; break;
-    case TCONV_ALGO_REFERENCE: loops[0] = "tconv_reference (double accumulation, not dispatched)"; break;
+    case TCONV_ALGO_REFERENCE:
+        loops[0] = "tconv_reference (double accumulation, not dispatched)";
+        break;
     case TCONV_ALGO_AUTO: break;
     }
     return loop_index >= 0 && loop_index < 3 ? loops[loop_index] : NULL;

@@ -17,7 +17,8 @@ tconv_status tconv_size_add(const char *what, size_t *out, size_t a, size_t b) {
     return TCONV_OK;
 }
 
-tconv_status tconv_size_mul4(const char *what, size_t *out, size_t a, size_t b, size_t c, size_t d) {
+tconv_status tconv_size_mul4(const char *what, size_t *out, size_t a, size_t b, size_t c,
+                             size_t d) {
     tconv_status st = tconv_size_mul(what, out, a, b);
     if (st == TCONV_OK) st = tconv_size_mul(what, out, *out, c);
     if (st == TCONV_OK) st = tconv_size_mul(what, out, *out, d);
@@ -72,12 +73,18 @@ static tconv_status check_fields(const tconv_shape *s) {
         const char *name;
         int64_t value;
     } positive[] = {
-        {"batch", s->batch},           {"in_channels", s->in_channels},
-        {"out_channels", s->out_channels}, {"in_h", s->in_h},
-        {"in_w", s->in_w},             {"kernel_h", s->kernel_h},
-        {"kernel_w", s->kernel_w},     {"stride_h", s->stride_h},
-        {"stride_w", s->stride_w},     {"dilation_h", s->dilation_h},
-        {"dilation_w", s->dilation_w}, {"groups", s->groups},
+        {"batch", s->batch},
+        {"in_channels", s->in_channels},
+        {"out_channels", s->out_channels},
+        {"in_h", s->in_h},
+        {"in_w", s->in_w},
+        {"kernel_h", s->kernel_h},
+        {"kernel_w", s->kernel_w},
+        {"stride_h", s->stride_h},
+        {"stride_w", s->stride_w},
+        {"dilation_h", s->dilation_h},
+        {"dilation_w", s->dilation_w},
+        {"groups", s->groups},
     };
     tconv_status st = TCONV_OK;
     for (size_t i = 0; st == TCONV_OK && i < sizeof positive / sizeof positive[0]; i++)
@@ -119,13 +126,15 @@ tconv_status tconv_geometry_init(const tconv_shape *s, tconv_geometry *g) {
     if (st != TCONV_OK) return st;
     g->s = *s;
     size_t cin, cout, kh, kw;
-    if ((st = to_size("batch", s->batch, &g->batch)) || (st = to_size("groups", s->groups, &g->groups)) ||
+    if ((st = to_size("batch", s->batch, &g->batch)) ||
+        (st = to_size("groups", s->groups, &g->groups)) ||
         (st = to_size("in_channels", s->in_channels, &cin)) ||
         (st = to_size("out_channels", s->out_channels, &cout)) ||
         (st = to_size("in_h", s->in_h, &g->in_h)) || (st = to_size("in_w", s->in_w, &g->in_w)) ||
         (st = to_size("output height", g->out_h, &g->out_hs)) ||
         (st = to_size("output width", g->out_w, &g->out_ws)) ||
-        (st = to_size("kernel_h", s->kernel_h, &kh)) || (st = to_size("kernel_w", s->kernel_w, &kw)))
+        (st = to_size("kernel_h", s->kernel_h, &kh)) ||
+        (st = to_size("kernel_w", s->kernel_w, &kw)))
         return st;
     g->cin_g = cin / g->groups;
     g->cout_g = cout / g->groups;

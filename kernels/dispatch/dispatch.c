@@ -30,7 +30,7 @@ typedef struct variant_entry {
 } variant_entry;
 
 static const variant_entry variant_table[] = {
-#define TCONV_UKERNEL(family, isa, symbol, mr, nr) \
+#define TCONV_UKERNEL(family, isa, symbol, mr, nr)                                                 \
     {FAMILY_##family, TCONV_ISA_##isa, #symbol, {.family = symbol}, mr, nr},
 #include "variants.def"
 #undef TCONV_UKERNEL
@@ -40,9 +40,9 @@ static const variant_entry variant_table[] = {
 /* What the environment asked for, resolved once for the whole process. */
 typedef struct dispatch_state {
     tconv_cpu_features features;
-    tconv_isa chosen;         /* highest usable ISA under the cap, or the forced one */
-    int usable;               /* 0 when TCONV_FORCE_ISA / TCONV_MAX_ISA cannot be honoured */
-    char refusal[192];        /* why not usable */
+    tconv_isa chosen;  /* highest usable ISA under the cap, or the forced one */
+    int usable;        /* 0 when TCONV_FORCE_ISA / TCONV_MAX_ISA cannot be honoured */
+    char refusal[192]; /* why not usable */
 } dispatch_state;
 
 static dispatch_state state;
@@ -81,8 +81,8 @@ static int describe_unusable(const dispatch_state *st, const char *var, tconv_is
         return 1;
     }
     if (!st->features.supported[isa]) {
-        snprintf(msg, n, "%s=%s: ISA '%s' is not supported by this CPU/OS (%s)", var,
-                 isa_tags[isa], isa_tags[isa], st->features.info.brand);
+        snprintf(msg, n, "%s=%s: ISA '%s' is not supported by this CPU/OS (%s)", var, isa_tags[isa],
+                 isa_tags[isa], st->features.info.brand);
         return 1;
     }
     return 0;
@@ -99,8 +99,7 @@ static void resolve_environment(dispatch_state *st) {
                      "TCONV_FORCE_ISA=%s: unknown ISA (use scalar, sse41, avx2, avx512 or neon)",
                      force);
             st->usable = 0;
-        } else if (describe_unusable(st, "TCONV_FORCE_ISA", isa, st->refusal,
-                                     sizeof st->refusal)) {
+        } else if (describe_unusable(st, "TCONV_FORCE_ISA", isa, st->refusal, sizeof st->refusal)) {
             st->usable = 0;
         } else {
             st->chosen = isa;

@@ -6,8 +6,9 @@
 #include <stdint.h>
 
 /* conv: for rows (<= MR) output channels and `pixels` consecutive input positions,
- *   y[m*y_cstride + j*y_pstride] = bias[m] + sum_t sum_c x_taps[t][c*x_cstride + j] * w_taps[t][c*MR + m]
- * Each tap's weights are packed [channels][MR], zero-padded past `rows`; bias holds MR values. */
+ *   y[m*y_cstride + j*y_pstride] = bias[m] + sum_t sum_c x_taps[t][c*x_cstride + j] *
+ * w_taps[t][c*MR + m] Each tap's weights are packed [channels][MR], zero-padded past `rows`; bias
+ * holds MR values. */
 typedef void tconv_conv_ukernel_fn(size_t rows, size_t pixels, size_t taps,
                                    const float *const *x_taps, size_t x_cstride, size_t channels,
                                    const float *const *w_taps, const float *bias, float *y,
@@ -23,7 +24,8 @@ typedef void tconv_col2im_ukernel_fn(size_t n, const float *col, float *y, size_
 
 /* sparse: for output pixels p in [row_begin, row_end) of C^T (CSR: row_ptr, col_idx = input
  * pixel, tap_idx = kernel tap) and rows (<= MR) output channels,
- *   y[m*y_cstride + p] = bias[m] + sum_nz sum_c x[c*x_cstride + col] * w[(tap*channels + c)*MR + m] */
+ *   y[m*y_cstride + p] = bias[m] + sum_nz sum_c x[c*x_cstride + col] * w[(tap*channels + c)*MR + m]
+ */
 typedef void tconv_sparse_ukernel_fn(size_t rows, size_t row_begin, size_t row_end,
                                      const uint64_t *row_ptr, const uint32_t *col_idx,
                                      const uint32_t *tap_idx, const float *x, size_t x_cstride,

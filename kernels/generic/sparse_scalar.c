@@ -5,9 +5,9 @@
 
 void tconv_f32_sparse_ukernel_4x1__scalar(size_t rows, size_t row_begin, size_t row_end,
                                           const uint64_t *row_ptr, const uint32_t *col_idx,
-                                          const uint32_t *tap_idx, const float *x,
-                                          size_t x_cstride, size_t channels, const float *w,
-                                          const float *bias, float *y, size_t y_cstride) {
+                                          const uint32_t *tap_idx, const float *x, size_t x_cstride,
+                                          size_t channels, const float *w, const float *bias,
+                                          float *y, size_t y_cstride) {
     for (size_t p = row_begin; p < row_end; p++) {
         float acc[MR];
         for (size_t m = 0; m < MR; m++) acc[m] = bias[m];

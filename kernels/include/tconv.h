@@ -28,9 +28,9 @@ typedef struct tconv_shape { /* 16 fields, all int64_t, in this order */
 
 typedef enum tconv_status {
     TCONV_OK = 0,
-    TCONV_ERR_INVALID = 1,     /* bad argument; tconv_last_error() names the field and value */
-    TCONV_ERR_NOMEM = 2,       /* allocation failed; nothing leaked */
-    TCONV_ERR_UNSUPPORTED = 3  /* not available in this build or on this CPU (e.g. a forced ISA) */
+    TCONV_ERR_INVALID = 1,    /* bad argument; tconv_last_error() names the field and value */
+    TCONV_ERR_NOMEM = 2,      /* allocation failed; nothing leaked */
+    TCONV_ERR_UNSUPPORTED = 3 /* not available in this build or on this CPU (e.g. a forced ISA) */
 } tconv_status;
 
 typedef enum tconv_algo {
@@ -83,9 +83,9 @@ tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const f
 tconv_status tconv_plan_run(tconv_plan *plan, const float *x, float *y);
 void tconv_plan_destroy(tconv_plan *plan); /* NULL is ignored */
 
-tconv_algo tconv_plan_algo(const tconv_plan *plan);      /* resolved: never AUTO */
-const char *tconv_plan_isa(const tconv_plan *plan);      /* ISA tag of the plan's kernels */
-size_t tconv_plan_memory_bytes(const tconv_plan *plan);  /* packed weights + tables + scratch */
+tconv_algo tconv_plan_algo(const tconv_plan *plan);     /* resolved: never AUTO */
+const char *tconv_plan_isa(const tconv_plan *plan);     /* ISA tag of the plan's kernels */
+size_t tconv_plan_memory_bytes(const tconv_plan *plan); /* packed weights + tables + scratch */
 
 /* ---- introspection ---------------------------------------------------------------------- */
 
@@ -99,8 +99,8 @@ tconv_status tconv_flops(const tconv_shape *s, double *nominal, double *useful);
 
 /* ISA tags known to this build, in priority order within each architecture. */
 int tconv_isa_count(void);
-const char *tconv_isa_name(int index);  /* NULL when out of range */
-int tconv_isa_compiled(const char *tag); /* 1 when this build has kernels for the ISA */
+const char *tconv_isa_name(int index);    /* NULL when out of range */
+int tconv_isa_compiled(const char *tag);  /* 1 when this build has kernels for the ISA */
 int tconv_isa_supported(const char *tag); /* 1 when the CPU and OS can run it */
 
 typedef struct tconv_cpu_info {
@@ -108,7 +108,7 @@ typedef struct tconv_cpu_info {
     char brand[64];
     int family, model, stepping;
     int l1d_kb, l2_kb, l3_kb; /* -1 when unknown */
-    char detection[128];       /* how features were detected and any correction applied */
+    char detection[128];      /* how features were detected and any correction applied */
 } tconv_cpu_info;
 tconv_status tconv_get_cpu_info(tconv_cpu_info *out);
 

@@ -19,9 +19,7 @@ static uint64_t read_xcr0(void) {
 
 static int bit(uint32_t value, int index) { return (int)((value >> index) & 1u); }
 
-static void copy_text(char *dst, size_t n, const char *src) {
-    snprintf(dst, n, "%s", src);
-}
+static void copy_text(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src); }
 
 /* libcpuid 0.6.2 misses AVX-512 on AMD Zen 4/5; CPUID.(7,0):EBX is the ground truth. */
 static int leaf7_avx512(const struct cpu_raw_data_t *raw) {
@@ -54,16 +52,16 @@ void tconv_detect_cpu(tconv_cpu_features *out) {
 
     int osxsave = bit(raw.basic_cpuid[1][REG_ECX], 27);
     uint64_t xcr0 = osxsave ? read_xcr0() : 0;
-    int os_ymm = (xcr0 & 0x6) == 0x6;    /* XMM and YMM state */
-    int os_zmm = (xcr0 & 0xe0) == 0xe0;  /* opmask, ZMM_Hi256, Hi16_ZMM state */
+    int os_ymm = (xcr0 & 0x6) == 0x6;   /* XMM and YMM state */
+    int os_zmm = (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM_Hi256, Hi16_ZMM state */
 
     int lib_avx512 = id.flags[CPU_FEATURE_AVX512F] && id.flags[CPU_FEATURE_AVX512BW] &&
                      id.flags[CPU_FEATURE_AVX512DQ] && id.flags[CPU_FEATURE_AVX512VL];
     int raw_avx512 = leaf7_avx512(&raw);
 
     out->supported[TCONV_ISA_sse41] = id.flags[CPU_FEATURE_SSE4_1];
-    out->supported[TCONV_ISA_avx2] =
-        id.flags[CPU_FEATURE_AVX] && id.flags[CPU_FEATURE_AVX2] && id.flags[CPU_FEATURE_FMA3] && os_ymm;
+    out->supported[TCONV_ISA_avx2] = id.flags[CPU_FEATURE_AVX] && id.flags[CPU_FEATURE_AVX2] &&
+                                     id.flags[CPU_FEATURE_FMA3] && os_ymm;
     out->supported[TCONV_ISA_avx512] = (lib_avx512 || raw_avx512) && os_ymm && os_zmm;
 
     snprintf(info->detection, sizeof info->detection,

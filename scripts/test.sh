@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up, then builds and runs every test: gcc Release (-Werror) and clang ASan+UBSan builds.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+bash "$root/scripts/setup.sh"
+
+echo "== gcc Release build, warnings as errors =="
+cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+  -DTCONV_WERROR=ON
+cmake --build "$root/build/release" -j "$jobs"
+ctest --test-dir "$root/build/release" --output-on-failure -j "$jobs"
+
+echo "== clang AddressSanitizer + UndefinedBehaviorSanitizer build =="
+cmake -S "$root" -B "$root/build/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DTCONV_WERROR=ON -DTCONV_SANITIZE=ON
+cmake --build "$root/build/asan" -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build/asan" --output-on-failure -j "$jobs"

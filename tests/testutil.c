@@ -1,0 +1,149 @@
+/* Test helpers: deterministic data, guard-page buffers and the derived error bound check. */
+#define _DEFAULT_SOURCE
+#include "testutil.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+void tu_seed(tu_rng *r, uint64_t seed) { r->state = seed * 0x9E3779B97F4A7C15ull + 1; }
+
+uint64_t tu_next(tu_rng *r) { /* splitmix64 */
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float tu_uniform(tu_rng *r) { return (float)((double)(tu_next(r) >> 40) / (double)(1ull << 23) - 1.0); }
+
+void tu_fill(tu_rng *r, float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = tu_uniform(r);
+}
+
+int64_t tu_range(tu_rng *r, int64_t lo, int64_t hi) {
+    return lo + (int64_t)(tu_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+int tu_guarded_alloc(tu_guarded *g, size_t count, int at_end) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = count * sizeof(float);
+    size_t data_pages = (bytes + page - 1) / page;
+    if (data_pages == 0) data_pages = 1;
+    g->map_bytes = (data_pages + 2) * page;
+    g->base = mmap(NULL, g->map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g->base == MAP_FAILED) return 0;
+    char *data_start = (char *)g->base + page;
+    if (mprotect(data_start, data_pages * page, PROT_READ | PROT_WRITE) != 0) return 0;
+    g->data = (float *)(at_end ? data_start + data_pages * page - bytes : data_start);
+    return 1;
+}
+
+void tu_guarded_free(tu_guarded *g) {
+    if (g->base && g->base != MAP_FAILED) munmap(g->base, g->map_bytes);
+    g->base = NULL;
+}
+
+static int64_t out_extent(int64_t in, int64_t k, int64_t s, int64_t p, int64_t op, int64_t d) {
+    return (in - 1) * s - 2 * p + d * (k - 1) + op + 1;
+}
+
+size_t tu_x_elems(const tconv_shape *s) {
+    return (size_t)(s->batch * s->in_channels * s->in_h * s->in_w);
+}
+size_t tu_w_elems(const tconv_shape *s) {
+    return (size_t)(s->in_channels * (s->out_channels / s->groups) * s->kernel_h * s->kernel_w);
+}
+size_t tu_y_elems(const tconv_shape *s) {
+    return (size_t)(s->batch * s->out_channels *
+                    out_extent(s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->out_pad_h, s->dilation_h) *
+                    out_extent(s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->out_pad_w, s->dilation_w));
+}
+
+void tu_shape_string(const tconv_shape *s, char *buf, size_t n) {
+    snprintf(buf, n,
+             "mb%" PRId64 "ic%" PRId64 "ih%" PRId64 "iw%" PRId64 "oc%" PRId64 "kh%" PRId64 "kw%" PRId64
+             "sh%" PRId64 "sw%" PRId64 "ph%" PRId64 "pw%" PRId64 "oph%" PRId64 "opw%" PRId64 "dh%" PRId64
+             "dw%" PRId64 "g%" PRId64,
+             s->batch, s->in_channels, s->in_h, s->in_w, s->out_channels, s->kernel_h, s->kernel_w,
+             s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->out_pad_h, s->out_pad_w, s->dilation_h,
+             s->dilation_w, s->groups);
+}
+
+static float *abs_copy(const float *p, size_t n) {
+    float *q = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; q && i < n; i++) q[i] = fabsf(p[i]);
+    return q;
+}
+
+int tu_check_output(const tconv_shape *s, const char *algo, const char *isa, const float *x,
+                    const float *w, const float *bias, const float *y) {
+    size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+    float *ref = malloc(ny * sizeof(float)), *mag = malloc(ny * sizeof(float));
+    float *ax = abs_copy(x, nx), *aw = abs_copy(w, nw);
+    float *ab = bias ? abs_copy(bias, (size_t)s->out_channels) : NULL;
+    int ok = ref && mag && ax && aw && (!bias || ab);
+    if (ok && (tconv_forward(s, TCONV_ALGO_REFERENCE, x, w, bias, ref) != TCONV_OK ||
+               tconv_forward(s, TCONV_ALGO_REFERENCE, ax, aw, ab, mag) != TCONV_OK)) {
+        printf("reference failed: %s\n", tconv_last_error());
+        ok = 0;
+    }
+    double L = (double)(s->in_channels / s->groups * s->kernel_h * s->kernel_w);
+    double unit = ldexp(1.0, -24);
+    int failures = 0;
+    for (size_t i = 0; ok && i < ny; i++) {
+        double bound = TU_BOUND_C * L * unit * (double)mag[i];
+        double err = fabs((double)y[i] - (double)ref[i]);
+        if (!(err <= bound)) { /* also catches NaN */
+            if (failures++ < 5) {
+                char desc[256];
+                tu_shape_string(s, desc, sizeof desc);
+                printf("MISMATCH algo=%s isa=%s shape=%s index=%zu expected=%.9g actual=%.9g "
+                       "error=%.3g bound=%.3g\n",
+                       algo, isa ? isa : tconv_active_isa(), desc, i, (double)ref[i], (double)y[i],
+                       err, bound);
+            }
+        }
+    }
+    free(ref), free(mag), free(ax), free(aw), free(ab);
+    return ok && failures == 0;
+}
+
+int tu_run_case(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t seed, int with_bias) {
+    tu_rng rng;
+    tu_seed(&rng, seed);
+    tu_guarded gx = {0}, gw = {0}, gb = {0}, gy = {0};
+    size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+    int at_end = (int)(seed & 1); /* alternate which edge touches a guard page */
+    int ok = tu_guarded_alloc(&gx, nx, at_end) && tu_guarded_alloc(&gw, nw, at_end) &&
+             tu_guarded_alloc(&gb, (size_t)s->out_channels, at_end) && tu_guarded_alloc(&gy, ny, at_end);
+    if (!ok) {
+        printf("guarded allocation failed\n");
+    } else {
+        tu_fill(&rng, gx.data, nx);
+        tu_fill(&rng, gw.data, nw);
+        tu_fill(&rng, gb.data, (size_t)s->out_channels);
+        for (size_t i = 0; i < ny; i++) gy.data[i] = NAN; /* every output must be written */
+        tconv_plan_options opt = {isa};
+        tconv_plan *plan = NULL;
+        const float *bias = with_bias ? gb.data : NULL;
+        tconv_status st = tconv_plan_create_ex(s, algo, gw.data, bias, &opt, &plan);
+        if (st == TCONV_OK) st = tconv_plan_run(plan, gx.data, gy.data);
+        tconv_plan_destroy(plan);
+        if (st != TCONV_OK) {
+            char desc[256];
+            tu_shape_string(s, desc, sizeof desc);
+            printf("FAILED CALL algo=%s shape=%s: %s: %s\n", tconv_algo_name(algo), desc,
+                   tconv_status_string(st), tconv_last_error());
+            ok = 0;
+        } else {
+            ok = tu_check_output(s, tconv_algo_name(algo), isa, gx.data, gw.data, bias, gy.data);
+        }
+    }
+    tu_guarded_free(&gx), tu_guarded_free(&gw), tu_guarded_free(&gb), tu_guarded_free(&gy);
+    return ok;
+}
