@@ -186,6 +186,12 @@ const char *tconv_isa_name(int index) {
     return index >= 0 && index < TCONV_ISA_COUNT ? isa_tags[index] : NULL;
 }
 
+int tconv_variant_count(void) { return (int)VARIANT_COUNT; }
+
+const char *tconv_variant_name(int index) {
+    return index >= 0 && (size_t)index < VARIANT_COUNT ? variant_table[index].name : NULL;
+}
+
 int tconv_isa_compiled(const char *tag) {
     tconv_isa isa;
     return tconv_isa_from_tag(tag, &isa) && tconv_isa_has_kernels(isa);

@@ -103,6 +103,11 @@ const char *tconv_isa_name(int index);    /* NULL when out of range */
 int tconv_isa_compiled(const char *tag);  /* 1 when this build has kernels for the ISA */
 int tconv_isa_supported(const char *tag); /* 1 when the CPU and OS can run it */
 
+/* Every compiled micro-kernel variant in variants.def order, e.g.
+ * "tconv_f32_gemm_ukernel_4x4__scalar" (the ISA tag follows the double underscore). */
+int tconv_variant_count(void);
+const char *tconv_variant_name(int index); /* NULL when out of range */
+
 typedef struct tconv_cpu_info {
     char vendor[32];
     char brand[64];
