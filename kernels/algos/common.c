@@ -40,17 +40,17 @@ tconv_status tconv_pack_bias_blocks(tconv_plan *plan, const float *bias, size_t 
 tconv_status tconv_axis_taps_build(tconv_plan *plan, int64_t in, int64_t out, int64_t k,
                                    int64_t stride, int64_t pad, int64_t dilation,
                                    tconv_axis_taps *t) {
-    /* Count first, then fill: at most min(k, ...) taps per output index. */
+    /* The offsets array first, so a huge output fails fast; then count, then fill. */
+    tconv_status st = tconv_plan_alloc(plan, "tap table", (size_t)out + 1, sizeof(size_t),
+                                       (void **)&t->start);
+    if (st != TCONV_OK) return st;
     size_t total = 0;
     for (int64_t o = 0; o < out; o++)
         for (int64_t kk = 0; kk < k; kk++) {
             int64_t num = o + pad - kk * dilation;
             if (num >= 0 && num % stride == 0 && num / stride < in) total++;
         }
-    tconv_status st =
-        tconv_plan_alloc(plan, "tap table", (size_t)out + 1, sizeof(size_t), (void **)&t->start);
-    if (st == TCONV_OK)
-        st = tconv_plan_alloc(plan, "tap table", total, sizeof(uint32_t), (void **)&t->tap);
+    st = tconv_plan_alloc(plan, "tap table", total, sizeof(uint32_t), (void **)&t->tap);
     if (st == TCONV_OK)
         st = tconv_plan_alloc(plan, "tap table", total, sizeof(size_t), (void **)&t->input);
     if (st != TCONV_OK) return st;
