@@ -27,7 +27,8 @@ const char *tconv_algo_name(tconv_algo algo) {
 }
 
 tconv_status tconv_algo_from_name(const char *name, tconv_algo *out) {
-    for (int i = 0; name && out && i < TCONV_ALGO_COUNT; i++) {
+    if (out == NULL) return tconv_fail(TCONV_ERR_INVALID, "algorithm output pointer is NULL");
+    for (int i = 0; name && i < TCONV_ALGO_COUNT; i++) {
         if (strcmp(name, algo_names[i]) == 0) {
             *out = (tconv_algo)i;
             return tconv_succeed();
@@ -124,9 +125,11 @@ tconv_status tconv_forward(const tconv_shape *s, tconv_algo algo, const float *x
     return st;
 }
 
-tconv_algo tconv_plan_algo(const tconv_plan *plan) { return plan->algo; }
-const char *tconv_plan_isa(const tconv_plan *plan) { return tconv_isa_tag(plan->k.isa); }
-size_t tconv_plan_memory_bytes(const tconv_plan *plan) { return plan->memory_bytes; }
+tconv_algo tconv_plan_algo(const tconv_plan *plan) { return plan ? plan->algo : TCONV_ALGO_AUTO; }
+const char *tconv_plan_isa(const tconv_plan *plan) {
+    return plan ? tconv_isa_tag(plan->k.isa) : NULL;
+}
+size_t tconv_plan_memory_bytes(const tconv_plan *plan) { return plan ? plan->memory_bytes : 0; }
 
 tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *out_w) {
     if (out_h == NULL || out_w == NULL)

@@ -56,8 +56,9 @@ static tconv_status output_extent(const char *dim, int64_t in, int64_t k, int64_
         __builtin_add_overflow(v, op + 1, &v))
         return tconv_fail(TCONV_ERR_INVALID,
                           "output %s overflows int64 (in %" PRId64 ", kernel %" PRId64
-                          ", stride %" PRId64 ", pad %" PRId64 ", dilation %" PRId64 ")",
-                          dim, in, k, s, p, d);
+                          ", stride %" PRId64 ", pad %" PRId64 ", out_pad %" PRId64
+                          ", dilation %" PRId64 ")",
+                          dim, in, k, s, p, op, d);
     if (v < 1)
         return tconv_fail(TCONV_ERR_INVALID,
                           "output %s (%" PRId64 ") must be at least 1: in %" PRId64

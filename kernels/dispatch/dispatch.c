@@ -14,6 +14,25 @@ static const char *const isa_tags[TCONV_ISA_COUNT] = {
 #undef TCONV_ISA
 };
 
+static const char *const isa_archs[TCONV_ISA_COUNT] = {
+#define TCONV_ISA(tag, arch) #arch,
+#include "isa.def"
+#undef TCONV_ISA
+};
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define TCONV_HOST_ARCH "x86"
+#elif defined(__aarch64__)
+#define TCONV_HOST_ARCH "arm"
+#else
+#define TCONV_HOST_ARCH "generic"
+#endif
+
+/* Priority only orders ISAs of one architecture, so a cap must name one of them. */
+static int isa_of_this_arch(tconv_isa isa) {
+    return strcmp(isa_archs[isa], "any") == 0 || strcmp(isa_archs[isa], TCONV_HOST_ARCH) == 0;
+}
+
 typedef enum { FAMILY_conv, FAMILY_gemm, FAMILY_col2im, FAMILY_sparse } kernel_family;
 
 typedef struct variant_entry {
@@ -110,6 +129,14 @@ static void resolve_environment(dispatch_state *st) {
     if (cap && *cap && !tconv_isa_from_tag(cap, &limit)) {
         snprintf(st->refusal, sizeof st->refusal,
                  "TCONV_MAX_ISA=%s: unknown ISA (use scalar, sse41, avx2, avx512 or neon)", cap);
+        st->usable = 0;
+        return;
+    }
+    if (cap && *cap && !isa_of_this_arch(limit)) {
+        snprintf(st->refusal, sizeof st->refusal,
+                 "TCONV_MAX_ISA=%s: ISA '%s' is not compiled into this build of tconv (it is not "
+                 "an ISA of this architecture, %s)",
+                 cap, cap, TCONV_HOST_ARCH);
         st->usable = 0;
         return;
     }
