@@ -20,11 +20,12 @@ tb_config tb_cfg = {
     .cold = 0,
     .max_sets = 64,
     .min_time = "0.1",
-    .max_run_seconds = 2.0,
+    .max_run_seconds = 5.0,
     .sweep_max_run_seconds = 0.25,
     .peers = TB_PEER_ONEDNN_NCHW | TB_PEER_ONEDNN_BLOCKED | TB_PEER_XNNPACK,
     .test_wrong_kernel = 0,
     .with_bias = 1,
+    .sweep_all_isas = 0,
 };
 
 /* ---- clocks and helpers ---- */
@@ -116,6 +117,16 @@ static int filter_selects(const char *name, const regex_t *re, int negate, int e
     return negate ? !match : match;
 }
 
+/* The ISAs a shape is benchmarked on: every ISA the library has kernels for (its own list, so
+ * variants merged later appear without any change here); for the sweep, unless --sweep-isas=all,
+ * only the dispatcher's choice, which keeps the sweep's size independent of the variant count. */
+static int isa_wanted(const tb_shape_entry *e, const char *isa) {
+    if (!tconv_isa_compiled(isa)) return 0;
+    if (e->group != TB_GROUP_SWEEP || tb_cfg.sweep_all_isas) return 1;
+    const char *active = tconv_active_isa();
+    return strcmp(active, "none") == 0 || strcmp(active, isa) == 0;
+}
+
 size_t tb_register_all(const tb_shape_list *shapes) {
     for (size_t si = 0; si < shapes->count; si++) {
         const tb_shape_entry *e = &shapes->items[si];
@@ -123,17 +134,15 @@ size_t tb_register_all(const tb_shape_list *shapes) {
         for (int a = 0; a < TCONV_ALGO_COUNT; a++) {
             if (a == TCONV_ALGO_AUTO || a == TCONV_ALGO_REFERENCE || a == TCONV_ALGO_GEMM_BLAS) continue;
             for (int i = 0; i < tconv_isa_count(); i++)
-                if (tconv_isa_compiled(tconv_isa_name(i)))
-                    add_tconv_bench(e, (tconv_algo)a, tconv_isa_name(i), "", 0);
+                if (isa_wanted(e, tconv_isa_name(i))) add_tconv_bench(e, (tconv_algo)a, tconv_isa_name(i), "", 0);
         }
         if (tb_cfg.test_wrong_kernel)
             for (int i = 0; i < tconv_isa_count(); i++)
-                if (tconv_isa_compiled(tconv_isa_name(i)))
+                if (isa_wanted(e, tconv_isa_name(i)))
                     add_tconv_bench(e, TCONV_ALGO_DIRECT, tconv_isa_name(i), "perturbed_", 1);
         /* Peers: gemm_blas (OpenBLAS GEMM + our col2im per ISA), oneDNN, XNNPACK. */
         for (int i = 0; i < tconv_isa_count(); i++)
-            if (tconv_isa_compiled(tconv_isa_name(i)))
-                add_tconv_bench(e, TCONV_ALGO_GEMM_BLAS, tconv_isa_name(i), "", 0);
+            if (isa_wanted(e, tconv_isa_name(i))) add_tconv_bench(e, TCONV_ALGO_GEMM_BLAS, tconv_isa_name(i), "", 0);
 #if TB_HAVE_ONEDNN
         if (tb_cfg.peers & TB_PEER_ONEDNN_NCHW) add_peer_bench(e, &tb_onednn_nchw_ops, "onednn_nchw");
         if (tb_cfg.peers & TB_PEER_ONEDNN_BLOCKED) add_peer_bench(e, &tb_onednn_blocked_ops, "onednn_blocked");
@@ -145,9 +154,9 @@ size_t tb_register_all(const tb_shape_list *shapes) {
     /* Selection by --benchmark_filter (Google Benchmark semantics: regex search, '-' negates),
      * for the progress count and the sweep's time budget. */
     const char *filter = tb_gb_filter();
-    int negate = filter[0] == '-', empty = filter[0] == '\0';
+    int negate = filter[0] == '-', empty = 0; /* "" means all, as in RunSpecifiedBenchmarks */
     const char *pattern = negate ? filter + 1 : filter;
-    if (strcmp(pattern, "all") == 0) pattern = ".";
+    if (pattern[0] == '\0' || strcmp(pattern, "all") == 0) pattern = ".";
     regex_t re;
     int have_re = !empty && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
     for (size_t i = 0; i < bench_count; i++) {

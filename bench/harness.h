@@ -25,6 +25,7 @@ typedef struct tb_config {
     int peers;                  /* bit mask of TB_PEER_* to register */
     int test_wrong_kernel;      /* register the perturbed test-only variant */
     int with_bias;
+    int sweep_all_isas;         /* sweep: every compiled ISA (1) or only the dispatcher's choice (0) */
 } tb_config;
 extern tb_config tb_cfg;
 

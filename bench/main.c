@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "shapes.h"
 
-#define TB_DEFAULT_MIN_TIME "0.1"
+#define TB_DEFAULT_MIN_TIME "0.05"
 
 #if TB_HAVE_OPENBLAS
 #include <cblas.h>
@@ -29,15 +29,17 @@ static void usage(FILE *f) {
             "usage: tconv-bench [options] [--benchmark_* flags]\n"
             "  --layers=FILE          real layers file (default %s/layers.txt); --layers=none: no layers\n"
             "  --sweep=default|full|none   the i/k/s/p sweep (default: default)\n"
+            "  --sweep-isas=best|all  sweep on the dispatcher's ISA only (default) or on every compiled ISA\n"
             "  --shape=DESC[:NAME]    a benchdnn-like descriptor, e.g. mb1ic512ih8oc256kh4sh2ph1 (repeatable;\n"
             "                         when given, layers and sweep are off unless asked for)\n"
             "  --peers=all|none|LIST  LIST of onednn_nchw,onednn_blocked,xnnpack (default all found)\n"
             "  --time=cpu|real        timing basis: thread CPU time (default) or wall clock\n"
             "  --cold                 cache-cold: rotate input/output buffer sets > 2x the last-level cache\n"
             "  --max-sets=N           cap on rotated sets in cold mode (default 64)\n"
-            "  --max-run-seconds=S    skip a layer benchmark whose single run would take longer (default 2)\n"
+            "  --max-run-seconds=S    skip a layer benchmark whose single run would take longer (default 5)\n"
             "  --sweep-max-run-seconds=S  same for the sweep (default 0.25)\n"
             "  --no-bias              benchmark without bias\n"
+            "  (default --benchmark_min_time is " TB_DEFAULT_MIN_TIME " s, one value for every benchmark)\n"
             "  --test-wrong-kernel    also register perturbed_direct/<isa>/...: a deliberately wrong kernel\n"
             "                         (one output changed) that the check must refuse before timing\n",
             TB_SHAPES_DIR);
@@ -111,7 +113,7 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
     tb_gb_add_context("machine.bw_triad_gbs", ctx_buf("%.2f", tb_mach.bw_triad_gbs));
     tb_gb_add_context("machine.bw_read_gbs", ctx_buf("%.2f", tb_mach.bw_read_gbs));
     tb_gb_add_context("machine.method",
-                      "peak: best of 15 ~20 ms runs of independent multiply-add chains per ISA "
+                      "peak: best of 40 ~10 ms runs of independent multiply-add chains per ISA "
                       "(bench/peak/peak_<isa>.c, the ISA's flags); bandwidth: STREAM-like triad a=b+s*c "
                       "over 3 arrays of 4x LLC, counting 3 arrays of bytes, best of 5; single core");
     tb_gb_add_context("timing.basis", tb_cfg.time_basis == TB_TIME_CPU
@@ -129,6 +131,9 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
     tb_gb_add_context("data", tb_cfg.with_bias ? "x, w, bias uniform in [-1, 1), seeded per shape"
                                                : "x, w uniform in [-1, 1), no bias, seeded per shape");
     tb_gb_add_context("sweep.mode", ctx_buf("%s (%d invalid combinations left out)", sweep_mode, sweep_invalid));
+    tb_gb_add_context("sweep.isas", tb_cfg.sweep_all_isas ? "every compiled ISA"
+                                                          : ctx_buf("the dispatcher's choice only (%s); "
+                                                                    "--sweep-isas=all for every ISA", tconv_active_isa()));
     tb_gb_add_context("peers.algorithms", "gemm_blas,onednn_nchw,onednn_blocked,xnnpack_nhwc");
 #if TB_HAVE_OPENBLAS
     tb_gb_add_context("peer.gemm_blas.openblas", ctx_buf("%s (%s); openblas_get_num_threads()=%d", TB_OPENBLAS_VERSION,
@@ -182,6 +187,12 @@ int main(int argc, char **argv) {
                 return 2;
             }
             sweep_mode = value;
+        } else if (starts(a, "--sweep-isas=", &value)) {
+            if (strcmp(value, "best") && strcmp(value, "all")) {
+                fprintf(stderr, "tconv-bench: --sweep-isas must be best or all\n");
+                return 2;
+            }
+            tb_cfg.sweep_all_isas = strcmp(value, "all") == 0;
         } else if (starts(a, "--shape=", &value)) {
             tb_shape_entry e = {0};
             char desc[256];

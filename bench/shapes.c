@@ -228,7 +228,8 @@ int tb_add_sweep(tb_shape_list *l, int full, int *invalid) {
                 int p = k > s ? (k - s + 1) / 2 : 0;
                 added += add_sweep_point(l, 16, k, s, p, c, invalid);
             }
-        for (size_t ii = 0; ii < 6; ii++) added += add_sweep_point(l, sizes[ii], 4, 2, 1, c, invalid);
+        for (size_t ii = 0; ii < 6; ii++) /* 32->32 at 128x128 costs more than the rest: full sweep only */
+            if (c == 1 || sizes[ii] <= 64) added += add_sweep_point(l, sizes[ii], 4, 2, 1, c, invalid);
         for (int p = 0; p < 5; p++) added += add_sweep_point(l, 16, 5, 2, p, c, invalid);
     }
     return added;

@@ -40,7 +40,7 @@ int tb_load_layers(const char *path, tb_shape_list *l, char *err, size_t errn);
 /* The i/k/s/p sweep. full: every i in {4,8,16,32,64,128}, k in 1..7,8,16, s in 1..4,8,
  * p in 0..k-1, channels 1->1 and 32->32 (invalid output sizes are left out and counted in
  * *invalid). Default: the (k, s) grid at i=16 with p = max(0, ceil((k-s)/2)), plus an i line
- * (k4 s2 p1) and a p line (k5 s2), both channel cases. Returns the number added. */
+ * (k4 s2 p1; 32->32 up to i=64) and a p line (k5 s2), both channel cases. Returns the number added. */
 int tb_add_sweep(tb_shape_list *l, int full, int *invalid);
 
 #endif
