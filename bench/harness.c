@@ -418,6 +418,7 @@ void tb_body(tb_state *st, void *arg) {
     tb_counter(st, "err_ratio", cur.err_ratio, 0);
     if (thread_cpu > 0) tb_counter(st, "cpu_ratio", proc_cpu / thread_cpu, 0);
     tb_counter(st, "sets", nsets, 0);
+    if (tb_cfg.cold) tb_counter(st, "rotated_bytes", 4.0 * (double)(d->nx + d->ny) * nsets, 0);
     tb_set_label(st, r->label);
 }
 
