@@ -107,6 +107,5 @@ extern size_t tb_perturbed_index;
 /* helpers */
 void *tb_alloc(size_t bytes); /* 64-byte aligned, zeroed, with 64 bytes of slack; NULL on failure */
 void tb_fill_nan(float *p, size_t n);
-double tb_median_seconds(void (*fn)(void *), void *arg, int reps);
 
 #endif
