@@ -677,6 +677,12 @@ static int rlimit_child(void) {
 
 static void test_nomem_rlimit(void **state) {
     (void)state;
+#if defined(TCONV_TEST_EMULATED) && TCONV_TEST_EMULATED
+    /* Under qemu user mode RLIMIT_AS limits the emulator's own address space, not the guest's
+     * heap, so the scenario is meaningless there; the huge-shape NOMEM test still runs. */
+    printf("skipped under emulation: RLIMIT_AS would limit qemu itself\n");
+    skip();
+#endif
     fflush(NULL); /* the child must not flush the parent's buffered output a second time */
     pid_t pid = fork();
     assert_true(pid >= 0);

@@ -40,5 +40,9 @@ int tu_check_output(const tconv_shape *s, const char *algo, const char *isa, con
 /* Random data in guarded buffers, a plan for (algo, isa) (isa NULL: dispatcher's choice), one run,
  * the check above. Returns 1 on pass, 0 on a mismatch or a failing call (message printed). */
 int tu_run_case(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t seed, int with_bias);
+/* The same with the data seed and the guard-page edge apart: cases sharing a data seed share one
+ * reference computation (tu_check_output caches the last one). */
+int tu_run_case_ex(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t data_seed,
+                   int at_end, int with_bias);
 
 #endif
