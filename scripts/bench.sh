@@ -1,11 +1,36 @@
 #!/usr/bin/env bash
-# Sets up, builds Release and runs the main job: every algorithm on the seed example and real layers.
+# The main job: set up, build Release, run the default benchmark suite (real layers + default
+# i/k/s/p sweep) with tconv-bench, write results/<host>-<date>.json, regenerate RESULTS.md and the
+# plots under results/, and print a summary per real layer.
+# Extra arguments go to tconv-bench, e.g. --sweep=full, --cold, --benchmark_min_time=0.5,
+# --benchmark_filter=dcgan (see build/release/bench/tconv-bench --help).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 bash "$root/scripts/setup.sh"
-cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+  -DCMAKE_CXX_COMPILER=g++
 cmake --build "$root/build/release" -j "$(nproc)"
 "$root/build/release/tools/tconv-info"
 echo
-"$root/build/release/bench/tconv-demo" "$@"
+
+bench="$root/build/release/bench/tconv-bench"
+if [[ ! -x $bench ]]; then
+  echo "bench.sh: $bench was not built (is libbenchmark-dev installed?)" >&2
+  exit 1
+fi
+mkdir -p "$root/results"
+host=$(hostname -s 2>/dev/null || hostname)
+json="$root/results/${host}-$(date +%Y%m%d-%H%M).json"
+start=$(date +%s)
+"$bench" --benchmark_out="$json.tmp" --benchmark_out_format=json "$@"
+mv "$json.tmp" "$json"
+echo "bench.sh: suite took $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s; wrote $json"
+
+# Debian's python3 has python3-matplotlib; another python3 first on PATH may not.
+py=python3
+if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then py=/usr/bin/python3; fi
+reading=()
+[[ -f $root/results/READING.md ]] && reading=(--reading "$root/results/READING.md")
+"$py" "$root/scripts/report.py" --out "$root/RESULTS.md" --plots "$root/results" "${reading[@]}" --summary \
+  "$root"/results/*.json

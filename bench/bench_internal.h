@@ -1,0 +1,25 @@
+/* Harness internals shared by harness.c and main.c. */
+#ifndef TB_BENCH_INTERNAL_H
+#define TB_BENCH_INTERNAL_H
+
+#include "gb_shim.h"
+#include "harness.h"
+
+typedef struct tb_bench {
+    char name[224];
+    const tb_shape_entry *entry;
+    const tb_runner_ops *ops;
+    tconv_algo algo;
+    const char *isa; /* our ISA tag; NULL for oneDNN / XNNPACK */
+    int perturb;     /* test-only wrong kernel */
+    int peer;        /* gemm_blas, oneDNN, XNNPACK */
+    int selected;    /* matches --benchmark_filter */
+    char skip[256];  /* known before running: why it is skipped ("" when it runs) */
+} tb_bench;
+
+size_t tb_register_all(const tb_shape_list *shapes);
+size_t tb_selected_count(void);
+void tb_body(tb_state *st, void *arg);
+void tb_finish(void);
+
+#endif

@@ -1,0 +1,305 @@
+/* tconv-bench: the Google Benchmark harness for tconv (see bench/README section in README.md).
+ * Our flags are parsed here and removed; the rest goes to Google Benchmark (--benchmark_*). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench_config.h"
+#include "bench_internal.h"
+#include "check.h"
+#include "gb_shim.h"
+#include "harness.h"
+#include "shapes.h"
+
+#define TB_DEFAULT_MIN_TIME "0.05"
+
+#if TB_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+#if TB_HAVE_LIBCPUID
+#include <libcpuid/libcpuid.h>
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: tconv-bench [options] [--benchmark_* flags]\n"
+            "  --layers=FILE          real layers file (default %s/layers.txt); --layers=none: no layers\n"
+            "  --sweep=default|full|none   the i/k/s/p sweep (default: default)\n"
+            "  --sweep-isas=best|all  sweep on the dispatcher's ISA only (default) or on every compiled ISA\n"
+            "  --shape=DESC[:NAME]    a benchdnn-like descriptor, e.g. mb1ic512ih8oc256kh4sh2ph1 (repeatable;\n"
+            "                         when given, layers and sweep are off unless asked for)\n"
+            "  --peers=all|none|LIST  LIST of onednn_nchw,onednn_blocked,xnnpack (default all found)\n"
+            "  --time=cpu|real        timing basis: thread CPU time (default) or wall clock\n"
+            "  --cold                 cache-cold: rotate input/output buffer sets > 2x the last-level cache\n"
+            "  --max-sets=N           cap on rotated sets in cold mode (default 64)\n"
+            "  --max-run-seconds=S    skip a layer benchmark whose single run would take longer (default 5)\n"
+            "  --sweep-max-run-seconds=S  same for the sweep (default 0.25)\n"
+            "  --no-bias              benchmark without bias\n"
+            "  (default --benchmark_min_time is " TB_DEFAULT_MIN_TIME " s, one value for every benchmark)\n"
+            "  --test-wrong-kernel    also register perturbed_direct/<isa>/...: a deliberately wrong kernel\n"
+            "                         (one output changed) that the check must refuse before timing\n",
+            TB_SHAPES_DIR);
+}
+
+static int starts(const char *arg, const char *prefix, const char **value) {
+    size_t n = strlen(prefix);
+    if (strncmp(arg, prefix, n) != 0) return 0;
+    *value = arg + n;
+    return 1;
+}
+
+/* printf into one of a few rotating buffers: key and value may both come from here. */
+static char *ctx_buf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *ctx_buf(const char *fmt, ...) {
+    static char bufs[4][2048];
+    static int next;
+    char *buf = bufs[next++ % 4];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof bufs[0], fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int sweep_invalid) {
+    tconv_cpu_info cpu;
+    tconv_get_cpu_info(&cpu);
+    tb_gb_add_context("tconv.version", TB_TCONV_VERSION);
+    tb_gb_add_context("git.commit", TB_GIT_COMMIT);
+    tb_gb_add_context("git.dirty_at_configure", TB_GIT_DIRTY);
+    tb_gb_add_context("build.type", TB_BUILD_TYPE);
+    tb_gb_add_context("build.c_compiler", TB_C_COMPILER);
+    tb_gb_add_context("build.c_flags", TB_C_FLAGS);
+    tb_gb_add_context("build.cxx_compiler", TB_CXX_COMPILER);
+    tb_gb_add_context("build.isa_flags", TB_ISA_FLAGS);
+    tb_gb_add_context("build.scalar_flags", "-fno-tree-vectorize (library scalar kernels and peak_scalar.c)");
+    tb_gb_add_context("google_benchmark.version", tb_gb_version());
+#if TB_HAVE_LIBCPUID
+    tb_gb_add_context("libcpuid.version", cpuid_lib_version());
+#endif
+    tb_gb_add_context("cpu.brand", cpu.brand);
+    tb_gb_add_context("cpu.vendor", cpu.vendor);
+    tb_gb_add_context("cpu.family_model_stepping", ctx_buf("%d/%d/%d", cpu.family, cpu.model, cpu.stepping));
+    tb_gb_add_context("cpu.caches_kb", ctx_buf("L1d %d, L2 %d, L3 %d", cpu.l1d_kb, cpu.l2_kb, cpu.l3_kb));
+    tb_gb_add_context("cpu.detection", cpu.detection);
+    /* ISAs: every tag the library knows, compiled (has kernels), supported, measured peak. */
+    char isas[1024] = "";
+    for (int i = 0; i < tconv_isa_count(); i++) {
+        const char *t = tconv_isa_name(i);
+        size_t len = strlen(isas);
+        snprintf(isas + len, sizeof isas - len, "%s%s:%s,%s", len ? ";" : "", t,
+                 tconv_isa_compiled(t) ? "compiled" : "not-compiled",
+                 tconv_isa_supported(t) ? "supported" : "not-supported");
+        double peak = tb_peak_for_isa(t);
+        if (peak > 0) tb_gb_add_context(ctx_buf("peak_gflops.%s", t), ctx_buf("%.2f", peak));
+    }
+    tb_gb_add_context("isa.list", isas);
+    tb_gb_add_context("isa.active", tconv_active_isa());
+    const char *cap = getenv("TCONV_MAX_ISA"), *force = getenv("TCONV_FORCE_ISA");
+    tb_gb_add_context("isa.cap", ctx_buf("TCONV_MAX_ISA=%s TCONV_FORCE_ISA=%s", cap ? cap : "(unset)",
+                                         force ? force : "(unset)"));
+    char variants[2048] = "";
+    for (int i = 0; i < tconv_variant_count(); i++) {
+        size_t len = strlen(variants);
+        snprintf(variants + len, sizeof variants - len, "%s%s", len ? "," : "", tconv_variant_name(i));
+    }
+    tb_gb_add_context("tconv.variants", variants);
+    tb_gb_add_context("machine.peak_isa", tb_mach.best_peak_isa ? tb_mach.best_peak_isa : "none");
+    tb_gb_add_context("machine.peak_gflops", ctx_buf("%.2f", tb_mach.best_peak_gflops));
+    tb_gb_add_context("machine.bw_triad_gbs", ctx_buf("%.2f", tb_mach.bw_triad_gbs));
+    tb_gb_add_context("machine.bw_read_gbs", ctx_buf("%.2f", tb_mach.bw_read_gbs));
+    tb_gb_add_context("machine.method",
+                      "peak: best of 40 ~10 ms runs of independent multiply-add chains per ISA "
+                      "(bench/peak/peak_<isa>.c, the ISA's flags); bandwidth: STREAM-like triad a=b+s*c "
+                      "over 3 arrays of 4x LLC, counting 3 arrays of bytes, best of 5; single core");
+    tb_gb_add_context("timing.basis", tb_cfg.time_basis == TB_TIME_CPU
+                                          ? "thread CPU time (Google Benchmark cpu_time; rates use it)"
+                                          : "wall clock (UseRealTime)");
+    tb_gb_add_context("timing.cold", tb_cfg.cold ? ctx_buf("on: rotating up to %d input/output sets "
+                                                           "(> 2x LLC when possible); weights stay in the plan",
+                                                           tb_cfg.max_sets)
+                                                 : "off (warm caches)");
+    tb_gb_add_context("timing.min_time", ctx_buf("%s s per benchmark (--benchmark_min_time)", tb_cfg.min_time));
+    tb_gb_add_context("timing.max_run_seconds", ctx_buf("layers %.3g s, sweep %.3g s", tb_cfg.max_run_seconds,
+                                                        tb_cfg.sweep_max_run_seconds));
+    tb_gb_add_context("check.bound", ctx_buf("|y-ref| <= %.1f * L * 2^-24 * (|b| + sum |x||w|), L = Cin/g*Kh*Kw "
+                                             "(bench/check.h, shared with tests)", TCONV_CHECK_BOUND_C));
+    tb_gb_add_context("data", tb_cfg.with_bias ? "x, w, bias uniform in [-1, 1), seeded per shape"
+                                               : "x, w uniform in [-1, 1), no bias, seeded per shape");
+    tb_gb_add_context("sweep.mode", ctx_buf("%s (%d invalid combinations left out)", sweep_mode, sweep_invalid));
+    tb_gb_add_context("sweep.isas", tb_cfg.sweep_all_isas ? "every compiled ISA"
+                                                          : ctx_buf("the dispatcher's choice only (%s); "
+                                                                    "--sweep-isas=all for every ISA", tconv_active_isa()));
+    tb_gb_add_context("peers.algorithms", "gemm_blas,onednn_nchw,onednn_blocked,xnnpack_nhwc");
+#if TB_HAVE_OPENBLAS
+    tb_gb_add_context("peer.gemm_blas.openblas", ctx_buf("%s (%s); openblas_get_num_threads()=%d", TB_OPENBLAS_VERSION,
+                                                         openblas_get_config(), openblas_get_num_threads()));
+    tb_gb_add_context("peer.gemm_blas.threads", "openblas_set_num_threads(1) by the harness at start-up and by "
+                                                "the library's gemm_blas plan");
+#else
+    tb_gb_add_context("peer.gemm_blas.openblas", "not found at configure time (gemm_blas plans refuse)");
+#endif
+#if TB_HAVE_ONEDNN
+    tb_onednn_context(tb_gb_add_context);
+#else
+    tb_gb_add_context("peer.onednn.version", "not found at configure time");
+#endif
+#if TB_HAVE_XNNPACK
+    tb_xnnpack_context(tb_gb_add_context);
+#else
+    tb_gb_add_context("peer.xnnpack.version", "not found at configure time");
+#endif
+    for (size_t i = 0; i < shapes->count; i++) {
+        const tb_shape_entry *e = &shapes->items[i];
+        if (e->group == TB_GROUP_SWEEP) continue;
+        char desc[192];
+        tb_format_descriptor(&e->shape, desc, sizeof desc);
+        tb_gb_add_context(ctx_buf("layer.%s", e->name), ctx_buf("%s | %s", desc, e->source));
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *layers_path = TB_SHAPES_DIR "/layers.txt", *sweep_mode = NULL, *value;
+    const char *min_time = NULL;
+    int layers_asked = 0, listing = 0;
+    tb_shape_list cli = {0};
+    char err[512];
+    /* Arguments for Google Benchmark: the program name, the --benchmark_* flags, a default min time. */
+    char **gb_argv = calloc((size_t)argc + 2, sizeof *gb_argv);
+    if (!gb_argv) return 1;
+    gb_argv[0] = argv[0];
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            printf("\nGoogle Benchmark flags (--benchmark_filter=REGEX, --benchmark_out=FILE, ...) pass through.\n");
+            return 0;
+        } else if (starts(a, "--layers=", &value)) {
+            layers_path = strcmp(value, "none") == 0 ? NULL : value, layers_asked = 1;
+        } else if (starts(a, "--sweep=", &value)) {
+            if (strcmp(value, "default") && strcmp(value, "full") && strcmp(value, "none")) {
+                fprintf(stderr, "tconv-bench: --sweep must be default, full or none\n");
+                return 2;
+            }
+            sweep_mode = value;
+        } else if (starts(a, "--sweep-isas=", &value)) {
+            if (strcmp(value, "best") && strcmp(value, "all")) {
+                fprintf(stderr, "tconv-bench: --sweep-isas must be best or all\n");
+                return 2;
+            }
+            tb_cfg.sweep_all_isas = strcmp(value, "all") == 0;
+        } else if (starts(a, "--shape=", &value)) {
+            tb_shape_entry e = {0};
+            char desc[256];
+            snprintf(desc, sizeof desc, "%s", value);
+            char *colon = strchr(desc, ':');
+            if (colon) *colon = '\0';
+            if (!tb_parse_descriptor(desc, &e.shape, err, sizeof err)) {
+                fprintf(stderr, "tconv-bench: %s\n", err);
+                return 2;
+            }
+            snprintf(e.name, sizeof e.name, "cli/%.88s", colon ? colon + 1 : desc);
+            snprintf(e.source, sizeof e.source, "command line: %.200s", desc);
+            e.group = TB_GROUP_CLI;
+            tb_shape_list_add(&cli, &e);
+        } else if (starts(a, "--peers=", &value)) {
+            tb_cfg.peers = 0;
+            if (strcmp(value, "all") == 0) tb_cfg.peers = TB_PEER_ONEDNN_NCHW | TB_PEER_ONEDNN_BLOCKED | TB_PEER_XNNPACK;
+            if (strstr(value, "onednn_nchw")) tb_cfg.peers |= TB_PEER_ONEDNN_NCHW;
+            if (strstr(value, "onednn_blocked")) tb_cfg.peers |= TB_PEER_ONEDNN_BLOCKED;
+            if (strstr(value, "xnnpack")) tb_cfg.peers |= TB_PEER_XNNPACK;
+        } else if (starts(a, "--time=", &value)) {
+            if (strcmp(value, "cpu") && strcmp(value, "real")) {
+                fprintf(stderr, "tconv-bench: --time must be cpu or real\n");
+                return 2;
+            }
+            tb_cfg.time_basis = strcmp(value, "cpu") == 0 ? TB_TIME_CPU : TB_TIME_REAL;
+        } else if (strcmp(a, "--cold") == 0) {
+            tb_cfg.cold = 1;
+        } else if (starts(a, "--max-sets=", &value)) {
+            tb_cfg.max_sets = atoi(value) > 0 ? atoi(value) : 1;
+        } else if (starts(a, "--max-run-seconds=", &value)) {
+            tb_cfg.max_run_seconds = atof(value);
+        } else if (starts(a, "--sweep-max-run-seconds=", &value)) {
+            tb_cfg.sweep_max_run_seconds = atof(value);
+        } else if (strcmp(a, "--no-bias") == 0) {
+            tb_cfg.with_bias = 0;
+        } else if (strcmp(a, "--test-wrong-kernel") == 0) {
+            tb_cfg.test_wrong_kernel = 1;
+        } else if (strncmp(a, "--benchmark_", 12) == 0) {
+            if (strncmp(a, "--benchmark_list_tests", 22) == 0 && strcmp(a, "--benchmark_list_tests=false") != 0)
+                listing = 1;
+            if (starts(a, "--benchmark_min_time=", &value)) min_time = value;
+            gb_argv[kept++] = argv[i];
+        } else {
+            fprintf(stderr, "tconv-bench: unknown argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    /* One min time for every benchmark, passed as the global flag: a per-benchmark MinTime would
+     * append "/min_time:..." to the names. */
+    char min_time_flag[64];
+    if (!min_time) {
+        min_time = TB_DEFAULT_MIN_TIME;
+        snprintf(min_time_flag, sizeof min_time_flag, "--benchmark_min_time=%s", min_time);
+        gb_argv[kept++] = min_time_flag;
+    }
+    snprintf(tb_cfg.min_time, sizeof tb_cfg.min_time, "%s", min_time);
+    gb_argv[kept] = NULL;
+    int gb_argc = tb_gb_initialize(kept, gb_argv);
+    if (gb_argc > 1) {
+        fprintf(stderr, "tconv-bench: unknown argument '%s'\n", gb_argv[1]);
+        return 2;
+    }
+
+    /* Shapes: real layers, command-line shapes, sweep. */
+    tb_shape_list shapes = {0};
+    int have_cli = cli.count > 0;
+    if (layers_path && (!have_cli || layers_asked)) {
+        if (tb_load_layers(layers_path, &shapes, err, sizeof err) < 0) {
+            fprintf(stderr, "tconv-bench: %s\n", err);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < cli.count; i++) tb_shape_list_add(&shapes, &cli.items[i]);
+    if (!sweep_mode) sweep_mode = have_cli ? "none" : "default";
+    int invalid = 0;
+    if (strcmp(sweep_mode, "none") != 0) tb_add_sweep(&shapes, strcmp(sweep_mode, "full") == 0, &invalid);
+
+#if TB_HAVE_OPENBLAS
+    openblas_set_num_threads(1);
+#endif
+    if (!listing) {
+        fprintf(stderr, "tconv-bench: measuring peak FLOP/s per ISA and streaming bandwidth...\n");
+        tb_measure_machine();
+        for (int i = 0; i < tb_mach.isa_count; i++)
+            if (tb_mach.peak_gflops[i] > 0)
+                fprintf(stderr, "  peak %-7s %8.2f GFLOP/s\n", tb_mach.isa[i], tb_mach.peak_gflops[i]);
+        fprintf(stderr, "  bandwidth: triad %.2f GB/s, read %.2f GB/s (one core)\n", tb_mach.bw_triad_gbs,
+                tb_mach.bw_read_gbs);
+    }
+    size_t n = tb_register_all(&shapes);
+    if (!listing) {
+        add_context(&shapes, sweep_mode, invalid);
+        fprintf(stderr, "tconv-bench: %zu benchmarks registered, %zu selected (%zu shapes; sweep %s; min time %s s)\n",
+                n, tb_selected_count(), shapes.count, sweep_mode, tb_cfg.min_time);
+    }
+    double t0 = tb_wall();
+    tb_gb_run("useful_FLOPs", "pct_peak,pct_roofline");
+    tb_finish();
+    if (!listing) {
+        double t = tb_wall() - t0;
+        fprintf(stderr, "tconv-bench: done in %.0f min %.0f s\n", (double)(long)(t / 60), t - 60 * (double)(long)(t / 60));
+    }
+    tb_gb_shutdown();
+    tb_shape_list_free(&shapes);
+    tb_shape_list_free(&cli);
+    free(gb_argv);
+    return 0;
+}

@@ -1,0 +1,533 @@
+#!/usr/bin/env python3
+"""tconv benchmark report: Google Benchmark JSON files from tconv-bench -> RESULTS.md + PNG plots.
+
+Usage: scripts/report.py [--out RESULTS.md] [--plots results/] results/<host>-<date>.json [...]
+
+Several JSON files (several machines or runs) give one section each plus a cross-machine summary.
+Error rows (skipped benchmarks: Google Benchmark 1.7.1 reports SkipWithError as an error row) are
+dropped from every table and plot and listed with their reasons. Only python3 + matplotlib.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import sys
+from collections import OrderedDict, defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+DEFAULT_PEERS = ["gemm_blas", "onednn_nchw", "onednn_blocked", "xnnpack_nhwc"]
+ALGO_ORDER = ["zero_insert", "direct", "gemm", "sparse", "gemm_blas", "onednn_nchw", "onednn_blocked",
+              "xnnpack_nhwc"]
+COLORS = {"zero_insert": "#9e9e9e", "direct": "#1f77b4", "gemm": "#2ca02c", "sparse": "#9467bd",
+          "gemm_blas": "#bcbd22", "onednn_nchw": "#ff7f0e", "onednn_blocked": "#d62728",
+          "xnnpack_nhwc": "#17becf"}
+SWEEP_RE = re.compile(r"^sweep/i(\d+)_k(\d+)_s(\d+)_p(\d+)_c(\d+)$")
+
+
+def color(algo):
+    return COLORS.get(algo, "#8c564b")
+
+
+class Row:
+    """One verified-and-timed benchmark."""
+
+    def __init__(self, b):
+        self.name = b.get("run_name", b["name"])
+        parts = self.name.split("/")
+        self.algo, self.variant, self.shape = parts[0], parts[1], "/".join(parts[2:])
+        self.key = self.algo + "/" + self.variant
+        self.gflops = b.get("useful_FLOPs", 0.0) / 1e9
+        self.nominal_gflops = b.get("nominal_FLOPs", 0.0) / 1e9
+        unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
+        self.cpu_ms = b.get("cpu_time", 0.0) * unit
+        self.real_ms = b.get("real_time", 0.0) * unit
+        self.pct_peak = b.get("pct_peak")
+        self.pct_roof = b.get("pct_roofline")
+        self.peak = b.get("peak_GFLOPs")
+        self.roof = b.get("roofline_GFLOPs")
+        self.ai = b.get("AI")
+        self.plan_ms = b.get("plan_ms")
+        self.plan_bytes = b.get("plan_bytes")
+        self.layout_ms = b.get("layout_ms")
+        self.err_ratio = b.get("err_ratio")
+        self.cpu_ratio = b.get("cpu_ratio")
+        self.label = b.get("label", "")
+        self.iterations = b.get("iterations", 0)
+
+
+class Run:
+    """One JSON file: context, timed rows, skipped rows."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            doc = json.load(f)
+        self.path = path
+        self.tag = os.path.splitext(os.path.basename(path))[0]
+        self.ctx = doc.get("context", {})
+        peers = self.ctx.get("peers.algorithms")
+        self.peers = peers.split(",") if peers else DEFAULT_PEERS
+        self.rows, self.skipped = [], []
+        by_name = OrderedDict()
+        for b in doc.get("benchmarks", []):
+            if b.get("error_occurred"):
+                self.skipped.append((b.get("run_name", b["name"]), b.get("error_message", "")))
+                continue
+            # With --benchmark_repetitions keep the median aggregate, else the single iteration row.
+            if b.get("run_type") == "aggregate":
+                if b.get("aggregate_name") != "median":
+                    continue
+                by_name[b.get("run_name")] = Row(b)
+            elif b.get("run_name", b["name"]) not in by_name or b.get("repetitions", 1) == 1:
+                by_name.setdefault(b.get("run_name", b["name"]), Row(b))
+        self.rows = list(by_name.values())
+        self.order = {}  # shape -> first position among the benchmarks (registration order)
+        for b in doc.get("benchmarks", []):
+            shape = "/".join(b.get("run_name", b["name"]).split("/")[2:])
+            self.order.setdefault(shape, len(self.order))
+        self.layers = OrderedDict()  # layer name -> (descriptor, source), from the context
+        for k, v in self.ctx.items():
+            if k.startswith("layer."):
+                desc, _, src = v.partition(" | ")
+                self.layers[k[len("layer."):]] = (desc, src)
+
+    def is_peer(self, row):
+        return row.algo in self.peers
+
+    def by_shape(self):
+        d = OrderedDict()
+        for r in self.rows:
+            d.setdefault(r.shape, []).append(r)
+        return d
+
+    def peaks(self):
+        return {k[len("peak_gflops."):]: float(v) for k, v in self.ctx.items() if k.startswith("peak_gflops.")}
+
+
+def fmt(v, digits=3):
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    if abs(v) >= 100:
+        return "%.0f" % v
+    return ("%%.%dg" % digits) % v
+
+
+def real_layer_shapes(run):
+    """Real layers (and --shape ones) in benchmark order, including fully skipped ones."""
+    shapes = []
+    for name in [r.name for r in run.rows] + [n for n, _ in run.skipped]:
+        shape = "/".join(name.split("/")[2:])
+        if not shape.startswith("sweep/") and shape not in shapes:
+            shapes.append(shape)
+    order = run.order
+    return sorted(shapes, key=lambda s: order.get(s, len(order)))
+
+
+def short_descriptor(desc):
+    """mb1g1ic512ih8iw8oc256kh4kw4sh2sw2ph1pw1oph0opw0dh1dw1 -> mb1ic512ih8oc256kh4sh2ph1."""
+    v = dict(re.findall(r"([a-z]+?)(\d+)", desc))
+    if not v:
+        return desc
+    out = "mb%s" % v.get("mb", "1")
+    if v.get("g", "1") != "1":
+        out += "g" + v["g"]
+    out += "ic%sih%s" % (v.get("ic"), v.get("ih"))
+    if v.get("iw") != v.get("ih"):
+        out += "iw" + v["iw"]
+    out += "oc%skh%s" % (v.get("oc"), v.get("kh"))
+    if v.get("kw") != v.get("kh"):
+        out += "kw" + v["kw"]
+    for a, b, dflt in (("sh", "sw", "1"), ("ph", "pw", "0"), ("oph", "opw", "0"), ("dh", "dw", "1")):
+        if v.get(a, dflt) != dflt or v.get(b, dflt) != v.get(a, dflt):
+            out += a + v.get(a, dflt)
+        if v.get(b, dflt) != v.get(a, dflt):
+            out += b + v.get(b, dflt)
+    return out
+
+
+def best(rows):
+    return max(rows, key=lambda r: r.gflops) if rows else None
+
+
+def layer_summary(run):
+    """Per real layer: fastest of ours, best peer, ratio."""
+    out = []
+    for shape in real_layer_shapes(run):
+        rows = run.by_shape().get(shape, [])
+        ours = best([r for r in rows if not run.is_peer(r)])
+        peer = best([r for r in rows if run.is_peer(r)])
+        out.append((shape, ours, peer))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+
+def plot_layers(run, path):
+    shapes = real_layer_shapes(run)
+    if not shapes:
+        return None
+    keys = []
+    for r in run.rows:
+        if r.shape in shapes and r.key not in keys:
+            keys.append(r.key)
+    keys.sort(key=lambda k: (ALGO_ORDER.index(k.split("/")[0]) if k.split("/")[0] in ALGO_ORDER else 99, k))
+    table = {(r.shape, r.key): r.gflops for r in run.rows}
+    n, m = len(shapes), len(keys)
+    fig, ax = plt.subplots(figsize=(11, 0.42 * n * max(1, m) / 3 + 2))
+    height = 0.8 / m
+    for j, key in enumerate(keys):
+        ys, xs = [], []
+        for i, s in enumerate(shapes):
+            v = table.get((s, key))
+            if v:
+                ys.append(i + (j - (m - 1) / 2) * height)
+                xs.append(v)
+        algo = key.split("/")[0]
+        hatch = "//" if algo in run.peers else None
+        ax.barh(ys, xs, height=height, color=color(algo), hatch=hatch, edgecolor="white", linewidth=0.3,
+                label=key + (" (peer)" if algo in run.peers else ""))
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(shapes, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("useful GFLOP/s (log scale, single thread)")
+    ax.set_title("%s: real layers, every algorithm/ISA and peer (%s)" % (run.tag, run.ctx.get("cpu.brand", "?")),
+                 fontsize=9)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sweep_cells(run):
+    """(c, k, s) -> rows of the (k, s) grid at i=16 with the default padding."""
+    cells = defaultdict(list)
+    for r in run.rows:
+        m = SWEEP_RE.match(r.shape)
+        if not m:
+            continue
+        i, k, s, p, c = map(int, m.groups())
+        if i != 16 or p != (max(0, (k - s + 1) // 2) if k > s else 0):
+            continue
+        cells[(c, k, s)].append(r)
+    return cells
+
+
+def plot_sweep(run, path):
+    cells = sweep_cells(run)
+    if not cells:
+        return None
+    chans = sorted({c for c, _, _ in cells})
+    ks = sorted({k for _, k, _ in cells})
+    ss = sorted({s for _, _, s in cells})
+    fig, axes = plt.subplots(2, len(chans), figsize=(5.2 * len(chans), 9), squeeze=False)
+    used = set()
+    for col, c in enumerate(chans):
+        for row, (title, pick) in enumerate([("ours only", lambda r: not run.is_peer(r)),
+                                             ("ours and peers", lambda r: True)]):
+            ax = axes[row][col]
+            ax.set_xlim(-0.5, len(ss) - 0.5)
+            ax.set_ylim(len(ks) - 0.5, -0.5)
+            for yi, k in enumerate(ks):
+                for xi, s in enumerate(ss):
+                    rows = [r for r in cells.get((c, k, s), []) if pick(r)]
+                    if not rows:
+                        ax.add_patch(plt.Rectangle((xi - 0.5, yi - 0.5), 1, 1, color="#eeeeee"))
+                        ax.text(xi, yi, "n/a", ha="center", va="center", fontsize=6, color="#777777")
+                        continue
+                    rows.sort(key=lambda r: -r.gflops)
+                    w = rows[0]
+                    others = [r for r in rows if r.algo != w.algo]
+                    margin = w.gflops / others[0].gflops if others and others[0].gflops > 0 else None
+                    used.add(w.algo)
+                    ax.add_patch(plt.Rectangle((xi - 0.5, yi - 0.5), 1, 1, color=color(w.algo),
+                                               hatch="xx" if s > k else None, alpha=0.85))
+                    txt = w.algo.replace("_", "\n", 1) if len(w.algo) > 8 else w.algo
+                    txt += "\n%.2g GF/s" % w.gflops
+                    if margin:
+                        txt += "\nx%.2g" % margin
+                    ax.text(xi, yi, txt, ha="center", va="center", fontsize=5.5)
+            ax.set_xticks(range(len(ss)))
+            ax.set_xticklabels(["s=%d" % s for s in ss], fontsize=8)
+            ax.set_yticks(range(len(ks)))
+            ax.set_yticklabels(["k=%d" % k for k in ks], fontsize=8)
+            ax.set_title("%d->%d channels, 16x16 input, p=ceil((k-s)/2): winner, %s" % (c, c, title), fontsize=8)
+    handles = [Patch(color=color(a), label=a) for a in ALGO_ORDER if a in used]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="xx", label="s > k (output has gaps)"))
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8)
+    fig.suptitle("%s: fastest algorithm over (kernel, stride); 'xN' = margin over the best other algorithm"
+                 % run.tag, fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_roofline(run, path):
+    peaks = run.peaks()
+    bw = float(run.ctx.get("machine.bw_triad_gbs", "0") or 0)
+    shapes = real_layer_shapes(run)
+    rows = [r for r in run.rows if r.shape in shapes and r.ai]
+    if not rows or not peaks or bw <= 0:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 6))
+    ais = [r.ai for r in rows]
+    lo, hi = min(ais) / 2, max(ais) * 2
+    xs = [lo * (hi / lo) ** (t / 200) for t in range(201)]
+    for isa, pk in sorted(peaks.items(), key=lambda kv: kv[1]):
+        ax.plot(xs, [min(pk, x * bw) for x in xs], lw=1.2, label="roof %s: %.3g GFLOP/s, %.3g GB/s" % (isa, pk, bw))
+    seen = set()
+    for r in rows:
+        peer = run.is_peer(r)
+        lab = r.algo if r.algo not in seen else None
+        seen.add(r.algo)
+        ax.scatter([r.ai], [r.gflops], s=18, marker="^" if peer else "o", color=color(r.algo), alpha=0.8,
+                   label=lab, edgecolors="none")
+    for shape, ours, peer in layer_summary(run):
+        if ours:
+            ax.annotate(shape, (ours.ai, ours.gflops), fontsize=5.5, xytext=(3, -3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (useful FLOP / minimal bytes: x, w, bias read once, y written once)")
+    ax.set_ylabel("useful GFLOP/s")
+    ax.set_title("%s: roofline, real layers (o ours, ^ peers); %s" % (run.tag, run.ctx.get("cpu.brand", "?")),
+                 fontsize=9)
+    ax.grid(which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# markdown
+
+def md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(out)
+
+
+def machine_section(run):
+    c = run.ctx
+    peaks = run.peaks()
+    lines = [
+        "- CPU: %s (%s, family/model/stepping %s), %s logical CPUs at %s MHz nominal; caches %s" % (
+            c.get("cpu.brand", "?"), c.get("cpu.vendor", "?"), c.get("cpu.family_model_stepping", "?"),
+            c.get("num_cpus", "?"), c.get("mhz_per_cpu", "?"), c.get("cpu.caches_kb", "?")),
+        "- Host %s, run %s, load average at start %s" % (c.get("host_name", "?"), c.get("date", "?"),
+                                                         ", ".join("%.2f" % x for x in c.get("load_avg", []))),
+        "- Measured at start-up (one core): peak " + ", ".join(
+            "%s %.3g GFLOP/s" % (k, v) for k, v in sorted(peaks.items(), key=lambda kv: kv[1])) +
+        "; streaming bandwidth: triad %s GB/s, read %s GB/s" % (c.get("machine.bw_triad_gbs", "?"),
+                                                               c.get("machine.bw_read_gbs", "?")),
+        "- tconv %s at git %s (dirty at configure: %s); ISAs: %s; active %s; cap %s" % (
+            c.get("tconv.version", "?"), c.get("git.commit", "?")[:12], c.get("git.dirty_at_configure", "?"),
+            c.get("isa.list", "?"), c.get("isa.active", "?"), c.get("isa.cap", "?")),
+        "- Compiler: %s; flags %s; per-ISA files: %s" % (c.get("build.c_compiler", "?"), c.get("build.c_flags", "?"),
+                                                        c.get("build.isa_flags", "?")),
+        "- Timing: %s; min time %s; %s; cache %s" % (c.get("timing.basis", "?"), c.get("timing.min_time", "?"),
+                                                     "max run " + c.get("timing.max_run_seconds", "?"),
+                                                     c.get("timing.cold", "?")),
+        "- Check: %s" % c.get("check.bound", "?"),
+        "- Peers: oneDNN %s (ISA %s; %s); XNNPACK %s (%s); gemm_blas: %s (%s)" % (
+            c.get("peer.onednn.version", "?"), c.get("peer.onednn.isa", "?"), c.get("peer.onednn.threads", "?"),
+            c.get("peer.xnnpack.version", "?"), c.get("peer.xnnpack.threads", "?"),
+            c.get("peer.gemm_blas.openblas", "?"), c.get("peer.gemm_blas.threads", "?")),
+        "- Google Benchmark %s (the Debian library reports build type '%s'; that is the benchmark "
+        "library's own build, the code under test is %s)" % (c.get("google_benchmark.version", "?"),
+                                                            c.get("library_build_type", "?"), c.get("build.type", "?")),
+    ]
+    return "\n".join(lines)
+
+
+def layers_section(run):
+    shapes = real_layer_shapes(run)
+    if not shapes:
+        return ""
+    by_shape = run.by_shape()
+    out = ["#### Summary per real layer", "",
+           "Fastest of ours (algorithm/ISA), its useful GFLOP/s, % of the ISA's measured peak, % of the "
+           "roofline min(peak, AI x bandwidth), and its speed relative to the best peer (gemm_blas, oneDNN, "
+           "XNNPACK): >1 means ours is faster.", ""]
+    rows = []
+    for shape, ours, peer in layer_summary(run):
+        ratio = ours.gflops / peer.gflops if ours and peer and peer.gflops > 0 else None
+        rows.append([shape, short_descriptor(run.layers.get(shape, ("", ""))[0]),
+                     ours.key if ours else "-", fmt(ours.gflops) if ours else "-",
+                     fmt(ours.pct_peak) if ours else "-", fmt(ours.pct_roof) if ours else "-",
+                     peer.key if peer else "-", fmt(peer.gflops) if peer else "-",
+                     ("%.2f" % ratio) if ratio else "-"])
+    out.append(md_table(["layer", "descriptor", "fastest ours", "GFLOP/s", "% peak", "% roofline",
+                         "best peer", "peer GFLOP/s", "ours / peer"], rows))
+    # matrix: GFLOP/s per layer x algorithm/variant
+    keys = []
+    for r in run.rows:
+        if r.shape in shapes and r.key not in keys:
+            keys.append(r.key)
+    keys.sort(key=lambda k: (ALGO_ORDER.index(k.split("/")[0]) if k.split("/")[0] in ALGO_ORDER else 99, k))
+    out += ["", "#### Useful GFLOP/s per layer and algorithm (best in bold; '-' = skipped, see below)", ""]
+    mrows = []
+    for shape in shapes:
+        vals = {r.key: r for r in by_shape.get(shape, [])}
+        top = max([r.gflops for r in vals.values()] or [0])
+        line = [shape]
+        for k in keys:
+            r = vals.get(k)
+            if not r:
+                line.append("-")
+            else:
+                line.append(("**%s**" if r.gflops == top else "%s") % fmt(r.gflops))
+        mrows.append(line)
+    out.append(md_table(["layer"] + [k.replace("/native", "") for k in keys], mrows))
+    # details
+    out += ["", "<details><summary>Details per layer: time, % peak, % roofline, plan cost, layout cost, "
+                "error/bound, kernels</summary>", ""]
+    drows = []
+    for shape in shapes:
+        for r in sorted(by_shape.get(shape, []), key=lambda r: -r.gflops):
+            drows.append([shape, r.key, fmt(r.gflops), fmt(r.cpu_ms), fmt(r.pct_peak), fmt(r.pct_roof),
+                          fmt(r.plan_ms), fmt(r.plan_bytes / 1e6) if r.plan_bytes is not None else "-",
+                          fmt(r.layout_ms), fmt(r.err_ratio, 2), fmt(r.cpu_ratio, 3), r.label])
+    out.append(md_table(["layer", "algorithm/variant", "GFLOP/s", "ms/run", "% peak", "% roofline", "plan ms",
+                         "plan MB", "layout ms (excluded)", "max err/bound", "proc/thread CPU", "kernels / impl"],
+                        drows))
+    out += ["", "</details>"]
+    return "\n".join(out)
+
+
+def sweep_section(run):
+    cells = sweep_cells(run)
+    if not cells:
+        return ""
+    out = ["#### Sweep: fastest over (kernel k, stride s), 16x16 input, p = ceil((k-s)/2)", "",
+           "Each cell: fastest of ours / fastest overall (GFLOP/s). s > k cells (marked *) have output gaps.", ""]
+    chans = sorted({c for c, _, _ in cells})
+    ks = sorted({k for _, k, _ in cells})
+    ss = sorted({s for _, _, s in cells})
+    for c in chans:
+        rows = []
+        for k in ks:
+            line = ["k=%d" % k]
+            for s in ss:
+                rs = cells.get((c, k, s), [])
+                if not rs:
+                    line.append("n/a")
+                    continue
+                o = best([r for r in rs if not run.is_peer(r)])
+                a = best(rs)
+                line.append("%s%s %s / %s %s" % ("*" if s > k else "", o.key.split("/")[0] if o else "-",
+                                                  fmt(o.gflops, 2) if o else "", a.algo, fmt(a.gflops, 2)))
+            rows.append(line)
+        out += ["%d->%d channels:" % (c, c), "", md_table(["k \\ s"] + ["s=%d" % s for s in ss], rows), ""]
+    # win counts over the whole sweep
+    wins_ours, wins_all = defaultdict(int), defaultdict(int)
+    for shape, rs in run.by_shape().items():
+        if not shape.startswith("sweep/"):
+            continue
+        o = best([r for r in rs if not run.is_peer(r)])
+        a = best(rs)
+        if o:
+            wins_ours[o.algo] += 1
+        if a:
+            wins_all[a.algo] += 1
+    out.append("Wins over all %d sweep shapes: ours only: %s; with peers: %s." % (
+        sum(wins_all.values()), ", ".join("%s %d" % kv for kv in sorted(wins_ours.items(), key=lambda kv: -kv[1])),
+        ", ".join("%s %d" % kv for kv in sorted(wins_all.items(), key=lambda kv: -kv[1]))))
+    return "\n".join(out)
+
+
+def skipped_section(run):
+    if not run.skipped:
+        return "No benchmark was skipped."
+    groups = defaultdict(list)
+    for name, msg in run.skipped:
+        reason = re.sub(r"[0-9.]+(e[-+]?[0-9]+)? (s|GFLOP|GFLOP/s)\b", "N \\2", msg)
+        reason = re.sub(r"at index .*", "(see JSON)", reason)
+        groups[reason].append((name, msg))
+    out = ["%d benchmark(s) skipped (error rows in the JSON, dropped from tables and plots):" % len(run.skipped), ""]
+    for reason, items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        out.append("- %d x %s" % (len(items), reason))
+        for name, msg in items[:12]:
+            out.append("  - `%s`: %s" % (name, msg))
+        if len(items) > 12:
+            out.append("  - ... and %d more" % (len(items) - 12))
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("json", nargs="+")
+    ap.add_argument("--out", default="RESULTS.md")
+    ap.add_argument("--plots", default="results")
+    ap.add_argument("--reading", help="markdown file with the human reading, included verbatim")
+    ap.add_argument("--summary", action="store_true", help="print the per-layer summary to stdout")
+    args = ap.parse_args()
+    os.makedirs(args.plots, exist_ok=True)
+    runs = [Run(p) for p in args.json]
+    md_dir = os.path.dirname(os.path.abspath(args.out))
+    out = ["# tconv benchmark results", "",
+           "Generated by `scripts/report.py` from %s. Single-threaded; every number comes from a benchmark "
+           "whose output was first checked against the reference with the derived error bound." %
+           ", ".join("`%s`" % os.path.relpath(p, md_dir) for p in args.json), ""]
+    if args.reading and os.path.exists(args.reading):
+        with open(args.reading) as f:
+            out += [f.read().rstrip(), ""]
+    if len(runs) > 1:
+        out += ["## Across machines: fastest of ours vs best peer per real layer", ""]
+        shapes = []
+        for run in runs:
+            for s in real_layer_shapes(run):
+                if s not in shapes:
+                    shapes.append(s)
+        rows = []
+        for s in shapes:
+            line = [s]
+            for run in runs:
+                summ = {x[0]: x for x in layer_summary(run)}
+                if s in summ and summ[s][1] and summ[s][2]:
+                    _, o, p = summ[s]
+                    line.append("%s %s / %s %s" % (o.key, fmt(o.gflops), p.algo, fmt(p.gflops)))
+                else:
+                    line.append("-")
+            rows.append(line)
+        out += [md_table(["layer"] + [r.tag for r in runs], rows), ""]
+    for run in runs:
+        out += ["## %s" % run.tag, "", machine_section(run), ""]
+        plots = [plot_layers(run, os.path.join(args.plots, run.tag + "_layers.png")),
+                 plot_sweep(run, os.path.join(args.plots, run.tag + "_sweep_winner.png")),
+                 plot_roofline(run, os.path.join(args.plots, run.tag + "_roofline.png"))]
+        for p in plots:
+            if p:
+                out.append("![%s](%s)" % (os.path.basename(p), os.path.relpath(p, md_dir)))
+        out += ["", "### Real layers", "", layers_section(run), "", "### Sweep", "", sweep_section(run), "",
+                "### Skipped benchmarks", "", skipped_section(run), ""]
+        if args.summary:
+            print("%s (%s)" % (run.tag, run.ctx.get("cpu.brand", "?")))
+            print("%-22s %-22s %9s %8s  %-18s %9s %7s" % ("layer", "fastest ours", "GFLOP/s", "%roof",
+                                                          "best peer", "GFLOP/s", "ratio"))
+            for shape, o, p in layer_summary(run):
+                ratio = o.gflops / p.gflops if o and p and p.gflops else float("nan")
+                print("%-22s %-22s %9s %8s  %-18s %9s %7.2f" % (
+                    shape, o.key if o else "-", fmt(o.gflops) if o else "-", fmt(o.pct_roof) if o else "-",
+                    p.algo if p else "-", fmt(p.gflops) if p else "-", ratio))
+            print("%d timed, %d skipped (see %s)" % (len(run.rows), len(run.skipped), args.out))
+    with open(args.out, "w") as f:
+        f.write("\n".join(out).rstrip() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
