@@ -5,6 +5,7 @@
 
 #include <valgrind/callgrind.h>
 
+#include "gate_config.h"
 #include "shapes.h"
 #include "tconv.h"
 
