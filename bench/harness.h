@@ -24,6 +24,7 @@ typedef struct tb_config {
     double sweep_max_run_seconds;
     int peers;                  /* bit mask of TB_PEER_* to register */
     int test_wrong_kernel;      /* register the perturbed test-only variant */
+    int with_reference;         /* also time the frozen reference (the timing check's yardstick) */
     int with_bias;
     int sweep_all_isas;         /* sweep: every compiled ISA (1) or only the dispatcher's choice (0) */
 } tb_config;

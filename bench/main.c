@@ -32,6 +32,7 @@ static void usage(FILE *f) {
             "  --sweep-isas=best|all  sweep on the dispatcher's ISA only (default) or on every compiled ISA\n"
             "  --shape=DESC[:NAME]    a benchdnn-like descriptor, e.g. mb1ic512ih8oc256kh4sh2ph1 (repeatable;\n"
             "                         when given, layers and sweep are off unless asked for)\n"
+            "  --with-reference       also time the reference algorithm (timing check denominator)\n"
             "  --peers=all|none|LIST  LIST of onednn_nchw,onednn_blocked,xnnpack (default all found)\n"
             "  --time=cpu|real        timing basis: thread CPU time (default) or wall clock\n"
             "  --cold                 cache-cold: rotate input/output buffer sets > 2x the last-level cache\n"
@@ -229,6 +230,8 @@ int main(int argc, char **argv) {
             tb_cfg.sweep_max_run_seconds = atof(value);
         } else if (strcmp(a, "--no-bias") == 0) {
             tb_cfg.with_bias = 0;
+        } else if (strcmp(a, "--with-reference") == 0) {
+            tb_cfg.with_reference = 1;
         } else if (strcmp(a, "--test-wrong-kernel") == 0) {
             tb_cfg.test_wrong_kernel = 1;
         } else if (strncmp(a, "--benchmark_", 12) == 0) {
