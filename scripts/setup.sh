@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config clang
   libcpuid-dev libcmocka-dev libopenblas-dev
   libbenchmark-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
-  python3 python3-matplotlib
+  python3 python3-matplotlib valgrind
 )
 
 missing=()
