@@ -1,8 +1,14 @@
 /* gemm: col = W^T X per group with our cache-blocked GEMM (packed panels), then col2im. */
+#include <string.h>
+
 #include "col2im.h"
 
-/* Cache blocking: a KC x NC panel of B stays in L2, an MR x KC sliver of A in L1. */
+/* Cache blocking (GOTO/BLIS): a KC x NR sliver of B (16 KiB for AVX2's NR 16) stays in L1 while
+ * the micro-kernel streams MR x KC slivers of A from an MC x KC block held in L2 (144 KiB, well
+ * under Zen 3's 512 KiB); the KC x NC panel of B lives in L3. MC is rounded down to a multiple of
+ * the variant's MR at run time (144 already is one for MR 4, 6, 12). */
 #define GEMM_KC 256
+#define GEMM_MC 144
 #define GEMM_NC 2048
 
 typedef struct gemm_state {
@@ -79,39 +85,54 @@ static tconv_status gemm_create(tconv_plan *plan, const float *w, const float *b
 }
 
 /* B panel: rows pc..pc+kc, columns jc..jc+nc of X (row-major, leading dimension n), as NR-wide
- * column panels [kc][NR], zero-padded past the last column. */
+ * column panels [kc][NR], zero-padded past the last column. Full panels copy whole NR-float rows
+ * (memcpy, vectorized by the compiler); only the last panel needs the zero fill. */
 static void pack_b(const float *x, size_t n, size_t pc, size_t kc, size_t jc, size_t nc, size_t nr,
                    float *dst) {
     for (size_t jr = 0; jr < nc; jr += nr) {
         size_t cols = nc - jr < nr ? nc - jr : nr;
-        for (size_t kk = 0; kk < kc; kk++) {
-            const float *src = x + (pc + kk) * n + jc + jr;
-            size_t j = 0;
-            for (; j < cols; j++) dst[kk * nr + j] = src[j];
-            for (; j < nr; j++) dst[kk * nr + j] = 0.0f;
+        const float *src = x + pc * n + jc + jr;
+        if (cols == nr) {
+            for (size_t kk = 0; kk < kc; kk++)
+                memcpy(dst + kk * nr, src + kk * n, nr * sizeof *dst);
+        } else {
+            for (size_t kk = 0; kk < kc; kk++) {
+                size_t j = 0;
+                for (; j < cols; j++) dst[kk * nr + j] = src[kk * n + j];
+                for (; j < nr; j++) dst[kk * nr + j] = 0.0f;
+            }
         }
         dst += kc * nr;
     }
 }
 
-/* col[M x N] = A_packed[M x K] * X[K x N], blocked GOTO-style: jc (NC) > pc (KC) > jr > ir. */
+/* col[M x N] = A_packed[M x K] * X[K x N], blocked GOTO-style: jc (NC) > pc (KC) > ic (MC) > jr
+ * (NR) > ir (MR). The ic loop keeps an MC x KC block of A in L2 while all NR panels of B pass over
+ * it; without it, layers with large M and small N (DCGAN: M 4096, N 64) re-read the whole KC
+ * slice of A (4 MiB) from L3 or memory for every NR panel. A is packed at plan time, so an A
+ * block is just a range of MR panels. */
 static void blocked_gemm(const tconv_plan *plan, const gemm_state *st, const float *a_group,
                          const float *x, float *col) {
     const tconv_gemm_variant *uk = &plan->k.gemm;
     size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
+    /* A blocks must start on an MR panel boundary of the packed A. */
+    size_t mc = GEMM_MC < mr ? mr : GEMM_MC / mr * mr;
     for (size_t jc = 0; jc < n; jc += GEMM_NC) {
         size_t nc = n - jc < GEMM_NC ? n - jc : GEMM_NC;
         for (size_t pc = 0; pc < st->k; pc += GEMM_KC) {
             size_t kc = st->k - pc < GEMM_KC ? st->k - pc : GEMM_KC;
             pack_b(x, n, pc, kc, jc, nc, nr, st->b_packed);
             const float *a_block = a_group + pc * st->m_padded;
-            for (size_t jr = 0; jr < nc; jr += nr) {
-                size_t cols = nc - jr < nr ? nc - jr : nr;
-                const float *b_panel = st->b_packed + (jr / nr) * kc * nr;
-                for (size_t ir = 0; ir < st->m; ir += mr) {
-                    size_t rows = st->m - ir < mr ? st->m - ir : mr;
-                    uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, col + ir * n + jc + jr, n,
-                           pc > 0);
+            for (size_t ic = 0; ic < st->m; ic += mc) {
+                size_t m_end = st->m - ic < mc ? st->m : ic + mc;
+                for (size_t jr = 0; jr < nc; jr += nr) {
+                    size_t cols = nc - jr < nr ? nc - jr : nr;
+                    const float *b_panel = st->b_packed + (jr / nr) * kc * nr;
+                    for (size_t ir = ic; ir < m_end; ir += mr) {
+                        size_t rows = m_end - ir < mr ? m_end - ir : mr;
+                        uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, col + ir * n + jc + jr,
+                               n, pc > 0);
+                    }
                 }
             }
         }
