@@ -41,17 +41,48 @@ static inline __m256 pixel(const float *bias, uint64_t nz, uint64_t end, const u
     return _mm256_add_ps(sa, sb);
 }
 
+/* Single input channel (1 -> 1 upsampling): one FMA per nonzero, no channel loop; two chains. */
+static inline __m256 pixel_one_channel(const float *bias, uint64_t nz, uint64_t end,
+                                       const uint32_t *col_idx, const uint32_t *tap_idx,
+                                       const float *x, const float *w) {
+    __m256 a = _mm256_loadu_ps(bias), b = _mm256_setzero_ps();
+    for (; nz + 2 <= end; nz += 2) {
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(x + col_idx[nz]),
+                            _mm256_loadu_ps(w + tap_idx[nz] * MR), a);
+        b = _mm256_fmadd_ps(_mm256_broadcast_ss(x + col_idx[nz + 1]),
+                            _mm256_loadu_ps(w + tap_idx[nz + 1] * MR), b);
+    }
+    if (nz < end)
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(x + col_idx[nz]),
+                            _mm256_loadu_ps(w + tap_idx[nz] * MR), a);
+    return _mm256_add_ps(a, b);
+}
+
+/* The outputs of one pixel lie y_cstride apart: scalar stores of the valid lanes (the first
+ * straight from the register, the common single-output case). */
+static inline void store_pixel(__m256 acc, size_t rows, float *y, size_t y_cstride) {
+    float out[MR];
+    if (rows == 1) {
+        *y = _mm256_cvtss_f32(acc);
+        return;
+    }
+    _mm256_storeu_ps(out, acc);
+    for (size_t m = 0; m < rows; m++) y[m * y_cstride] = out[m];
+}
+
 void tconv_f32_sparse_ukernel_8x1__avx2(size_t rows, size_t row_begin, size_t row_end,
                                         const uint64_t *row_ptr, const uint32_t *col_idx,
                                         const uint32_t *tap_idx, const float *x, size_t x_cstride,
                                         size_t channels, const float *w, const float *bias,
                                         float *y, size_t y_cstride) {
-    float out[MR];
-    for (size_t p = row_begin; p < row_end; p++) {
-        __m256 acc =
-            pixel(bias, row_ptr[p], row_ptr[p + 1], col_idx, tap_idx, x, x_cstride, channels, w);
-        /* The outputs of one pixel lie y_cstride apart: scalar stores of the valid lanes. */
-        _mm256_storeu_ps(out, acc);
-        for (size_t m = 0; m < rows; m++) y[m * y_cstride + p] = out[m];
+    if (channels == 1) {
+        for (size_t p = row_begin; p < row_end; p++)
+            store_pixel(pixel_one_channel(bias, row_ptr[p], row_ptr[p + 1], col_idx, tap_idx, x, w),
+                        rows, y + p, y_cstride);
+        return;
     }
+    for (size_t p = row_begin; p < row_end; p++)
+        store_pixel(
+            pixel(bias, row_ptr[p], row_ptr[p + 1], col_idx, tap_idx, x, x_cstride, channels, w),
+            rows, y + p, y_cstride);
 }
