@@ -14,16 +14,7 @@ typedef struct sparse_state {
      * col_idx[nz] * cin_g, where that pixel's channels start in x_t. NULL: x is used as given. */
     float *x_t;
     uint32_t *x_off;
-    size_t chunk; /* output pixels per kernel call */
 } sparse_state;
-
-/* Output pixels per kernel call: the driver loops pixel chunks outside output-channel blocks, so
- * every block of a chunk finds the chunk's input pixels (about chunk/4 for stride 2, times cin_g
- * channels) still in L2. About 64 KiB of input per chunk, and at least 256 pixels. */
-static size_t pixel_chunk(const tconv_geometry *g) {
-    size_t chunk = ((size_t)1 << 16) / (g->cin_g ? g->cin_g : 1);
-    return chunk < 256 ? 256 : chunk;
-}
 
 /* The kernels read x[c*x_cstride + col]. With x as given ([c][pixel], x_cstride = in_plane) the
  * channels of one input pixel lie 4*in_plane bytes apart: for a 64x64 input that is 16 KiB, so
@@ -113,25 +104,21 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     if (rc != TCONV_OK) return rc;
     fill_csr(plan, st, &rows, &cols);
     if ((rc = prepare_channels_last(plan, st)) != TCONV_OK) return rc;
-    st->chunk = pixel_chunk(g);
     plan->state = st;
     return TCONV_OK;
 }
 
-/* One (batch, group) slice: pixel chunks outside output-channel blocks (see pixel_chunk). */
+/* One (batch, group) slice: every output pixel for each block of MR output channels. */
 static void sparse_slice(const tconv_plan *plan, const sparse_state *st, size_t grp, const float *x,
                          size_t x_cstride, const uint32_t *cols, float *y) {
     const tconv_geometry *g = &plan->g;
     size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr);
-    for (size_t p0 = 0; p0 < g->out_plane; p0 += st->chunk) {
-        size_t p1 = g->out_plane - p0 < st->chunk ? g->out_plane : p0 + st->chunk;
-        for (size_t b = 0; b < blocks; b++) {
-            size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-            plan->k.sparse.fn(rows, p0, p1, st->row_ptr, cols, st->tap_idx, x, x_cstride, g->cin_g,
-                              st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
-                              st->bias_packed + (grp * blocks + b) * mr, y + b * mr * g->out_plane,
-                              g->out_plane);
-        }
+    for (size_t b = 0; b < blocks; b++) {
+        size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
+        plan->k.sparse.fn(rows, 0, g->out_plane, st->row_ptr, cols, st->tap_idx, x, x_cstride,
+                          g->cin_g, st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
+                          st->bias_packed + (grp * blocks + b) * mr, y + b * mr * g->out_plane,
+                          g->out_plane);
     }
 }
 
