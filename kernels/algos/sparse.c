@@ -18,10 +18,11 @@ typedef struct sparse_state {
 
 /* The kernels read x[c*x_cstride + col]. With x as given ([c][pixel], x_cstride = in_plane) the
  * channels of one input pixel lie 4*in_plane bytes apart: for a 64x64 input that is 16 KiB, so
- * they all fall in one L1 set and nearly every load misses (FSRCNN's 56 channels: the scalar
- * kernel ran at 0.45 GFLOP/s). A channels-last copy (x_cstride = 1, col = pixel * cin_g) makes
- * them contiguous; it costs one pass over x per run, shared by all output-channel blocks. One
- * channel needs no copy; offsets must fit 32 bits. */
+ * they all fall in one L1 set and nearly every load misses. A channels-last copy (x_cstride = 1,
+ * col = pixel * cin_g) makes them contiguous; it costs one pass over x per run, shared by all
+ * output-channel blocks. Measured (AVX2, CPU ms): FSRCNN 87 -> 12, U-Net 128->64 83 -> 11, DCGAN
+ * 22 -> 10; the scalar kernel gains too (FSRCNN 81 -> 27..44). One channel needs no copy;
+ * offsets must fit 32 bits. */
 static tconv_status prepare_channels_last(tconv_plan *plan, sparse_state *st) {
     const tconv_geometry *g = &plan->g;
     if (g->cin_g < 2 || g->in_plane > UINT32_MAX / g->cin_g) return TCONV_OK;
