@@ -10,7 +10,43 @@ typedef struct sparse_state {
     uint32_t *col_idx;             /* input pixel iy*W + ix */
     uint32_t *tap_idx;             /* kernel tap ky*Kw + kx */
     size_t nnz;
+    /* Channels-last input (see sparse_run): x_t [in_plane][cin_g] scratch and x_off[nz] =
+     * col_idx[nz] * cin_g, where that pixel's channels start in x_t. NULL: x is used as given. */
+    float *x_t;
+    uint32_t *x_off;
 } sparse_state;
+
+/* The kernels read x[c*x_cstride + col]. With x as given ([c][pixel], x_cstride = in_plane) the
+ * channels of one input pixel lie 4*in_plane bytes apart: for a 64x64 input that is 16 KiB, so
+ * they all fall in one L1 set and nearly every load misses. A channels-last copy (x_cstride = 1,
+ * col = pixel * cin_g) makes them contiguous; it costs one pass over x per run, shared by all
+ * output-channel blocks. Measured (AVX2, CPU ms): FSRCNN 87 -> 12, U-Net 128->64 83 -> 11, DCGAN
+ * 22 -> 10; the scalar kernel gains too (FSRCNN 81 -> 27..44). One channel needs no copy;
+ * offsets must fit 32 bits. */
+static tconv_status prepare_channels_last(tconv_plan *plan, sparse_state *st) {
+    const tconv_geometry *g = &plan->g;
+    if (g->cin_g < 2 || g->in_plane > UINT32_MAX / g->cin_g) return TCONV_OK;
+    tconv_status rc = tconv_plan_alloc(plan, "channels-last input", g->cin_g * g->in_plane,
+                                       sizeof(float), (void **)&st->x_t);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "C^T input offsets", st->nnz, sizeof(uint32_t),
+                              (void **)&st->x_off);
+    if (rc != TCONV_OK) return rc;
+    for (size_t nz = 0; nz < st->nnz; nz++) st->x_off[nz] = (uint32_t)(st->col_idx[nz] * g->cin_g);
+    return TCONV_OK;
+}
+
+/* x_t[p][c] = x[c][p], in 32 x 32 tiles so both sides stay in cache. */
+static void transpose_input(const float *x, size_t channels, size_t pixels, float *x_t) {
+    enum { T = 32 };
+    for (size_t c0 = 0; c0 < channels; c0 += T)
+        for (size_t p0 = 0; p0 < pixels; p0 += T) {
+            size_t c1 = c0 + T < channels ? c0 + T : channels;
+            size_t p1 = p0 + T < pixels ? p0 + T : pixels;
+            for (size_t c = c0; c < c1; c++)
+                for (size_t p = p0; p < p1; p++) x_t[p * channels + c] = x[c * pixels + p];
+        }
+}
 
 /* Fills the CSR arrays of C^T: for every output pixel, every (ky, kx) landing on it. Rows are
  * separable, so the entries are the products of the per-axis tap lists. */
@@ -68,24 +104,38 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc != TCONV_OK) return rc;
     fill_csr(plan, st, &rows, &cols);
+    if ((rc = prepare_channels_last(plan, st)) != TCONV_OK) return rc;
     plan->state = st;
     return TCONV_OK;
+}
+
+/* One (batch, group) slice: every output pixel for each block of MR output channels. */
+static void sparse_slice(const tconv_plan *plan, const sparse_state *st, size_t grp, const float *x,
+                         size_t x_cstride, const uint32_t *cols, float *y) {
+    const tconv_geometry *g = &plan->g;
+    size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr);
+    for (size_t b = 0; b < blocks; b++) {
+        size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
+        plan->k.sparse.fn(rows, 0, g->out_plane, st->row_ptr, cols, st->tap_idx, x, x_cstride,
+                          g->cin_g, st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
+                          st->bias_packed + (grp * blocks + b) * mr, y + b * mr * g->out_plane,
+                          g->out_plane);
+    }
 }
 
 static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     const sparse_state *st = plan->state;
-    size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr);
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
-            const float *xg = x + (n * g->groups + grp) * g->cin_g * g->in_plane;
-            for (size_t b = 0; b < blocks; b++) {
-                size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-                plan->k.sparse.fn(
-                    rows, 0, g->out_plane, st->row_ptr, st->col_idx, st->tap_idx, xg, g->in_plane,
-                    g->cin_g, st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
-                    st->bias_packed + (grp * blocks + b) * mr,
-                    y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane, g->out_plane);
+            size_t slot = n * g->groups + grp;
+            const float *xg = x + slot * g->cin_g * g->in_plane;
+            float *yg = y + slot * g->cout_g * g->out_plane;
+            if (st->x_t) {
+                transpose_input(xg, g->cin_g, g->in_plane, st->x_t);
+                sparse_slice(plan, st, grp, st->x_t, 1, st->x_off, yg);
+            } else {
+                sparse_slice(plan, st, grp, xg, g->in_plane, st->col_idx, yg);
             }
         }
 }

@@ -22,8 +22,10 @@ typedef void tconv_gemm_ukernel_fn(size_t mr, size_t nr, size_t k, const float *
 /* col2im: y[j*y_stride] += col[j] for j < n (one kernel tap's row scattered into the output). */
 typedef void tconv_col2im_ukernel_fn(size_t n, const float *col, float *y, size_t y_stride);
 
-/* sparse: for output pixels p in [row_begin, row_end) of C^T (CSR: row_ptr, col_idx = input
- * pixel, tap_idx = kernel tap) and rows (<= MR) output channels,
+/* sparse: for output pixels p in [row_begin, row_end) of C^T (CSR: row_ptr, col_idx = where the
+ * input pixel starts in x: its index for x as [c][pixel], index * channels for the channels-last
+ * copy with x_cstride 1 that kernels/algos/sparse.c passes; tap_idx = kernel tap) and rows (<= MR)
+ * output channels,
  *   y[m*y_cstride + p] = bias[m] + sum_nz sum_c x[c*x_cstride + col] * w[(tap*channels + c)*MR + m]
  */
 typedef void tconv_sparse_ukernel_fn(size_t rows, size_t row_begin, size_t row_end,

@@ -1,0 +1,67 @@
+/* GEMM micro-kernel, AVX-512F: 12x32 tile in 24 zmm accumulators over packed A [k][12], B [k][32].
+ */
+#include <immintrin.h>
+
+#include "../dispatch/ukernels.h"
+
+#define MR 12
+#define NR 32
+
+/* Lanes of the two 16-float halves of a row that hold columns j < nr (nr <= NR). */
+static inline __mmask16 lane_mask(size_t nr, size_t half) {
+    size_t lanes = nr > half * 16 ? nr - half * 16 : 0;
+    return lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1u);
+}
+
+/* Rows of the tile in order; edge tiles loop over the first mr rows with masked tails, so no
+ * byte outside the mr x nr block of C is read or written (masked-off lanes do not fault). */
+static void store_rows(const __m512 rows[MR][2], size_t mr, size_t nr, float *c, size_t ldc,
+                       int accumulate) {
+    const __mmask16 lo = lane_mask(nr, 0), hi = lane_mask(nr, 1);
+    for (size_t i = 0; i < mr; i++, c += ldc) {
+        __m512 vlo = rows[i][0], vhi = rows[i][1];
+        if (accumulate) {
+            vlo = _mm512_add_ps(vlo, _mm512_maskz_loadu_ps(lo, c));
+            vhi = _mm512_add_ps(vhi, _mm512_maskz_loadu_ps(hi, c + 16));
+        }
+        _mm512_mask_storeu_ps(c, lo, vlo);
+        _mm512_mask_storeu_ps(c + 16, hi, vhi);
+    }
+}
+
+/* Row i of the k step: one A broadcast (folded into the FMA as {1to16}) times both B halves. */
+#define ROW_FMA(i)                                                                                 \
+    ai = _mm512_set1_ps(a[i]);                                                                     \
+    c##i##l = _mm512_fmadd_ps(ai, bl, c##i##l);                                                    \
+    c##i##h = _mm512_fmadd_ps(ai, bh, c##i##h)
+
+/* Per k step: two B vectors, twelve broadcasts, 24 independent FMAs (2 pipes x 4 cycles need 8 in
+ * flight). 24 accumulators + 2 B + broadcast temporaries fit the 32 zmm registers; named
+ * variables rather than an array, which gcc keeps in memory. */
+void tconv_f32_gemm_ukernel_12x32__avx512(size_t mr, size_t nr, size_t k, const float *a,
+                                          const float *b, float *c, size_t ldc, int accumulate) {
+    __m512 c0l = _mm512_setzero_ps(), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l;
+    __m512 c3l = c0l, c3h = c0l, c4l = c0l, c4h = c0l, c5l = c0l, c5h = c0l;
+    __m512 c6l = c0l, c6h = c0l, c7l = c0l, c7h = c0l, c8l = c0l, c8h = c0l;
+    __m512 c9l = c0l, c9h = c0l, c10l = c0l, c10h = c0l, c11l = c0l, c11h = c0l;
+    for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+        const __m512 bl = _mm512_loadu_ps(b), bh = _mm512_loadu_ps(b + 16);
+        __m512 ai;
+        ROW_FMA(0);
+        ROW_FMA(1);
+        ROW_FMA(2);
+        ROW_FMA(3);
+        ROW_FMA(4);
+        ROW_FMA(5);
+        ROW_FMA(6);
+        ROW_FMA(7);
+        ROW_FMA(8);
+        ROW_FMA(9);
+        ROW_FMA(10);
+        ROW_FMA(11);
+    }
+    const __m512 rows[MR][2] = {{c0l, c0h}, {c1l, c1h}, {c2l, c2h},   {c3l, c3h},
+                                {c4l, c4h}, {c5l, c5h}, {c6l, c6h},   {c7l, c7h},
+                                {c8l, c8h}, {c9l, c9h}, {c10l, c10h}, {c11l, c11h}};
+    store_rows(rows, mr, nr, c, ldc, accumulate);
+}
