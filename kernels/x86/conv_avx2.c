@@ -1,0 +1,285 @@
+/* Tap-list convolution micro-kernel for AVX2+FMA: 16 output channels, pixel or channel vectors. */
+#include <immintrin.h>
+
+#include "../dispatch/ukernels.h"
+
+#define MR 16 /* output channels per call: a packed [c][MR] weight row is two vectors */
+#define VW 8  /* floats per vector */
+/* Channels per block: the taps of one block reuse their x rows from L1 (with the tap loop
+ * outside the channel loop, every tap would stream all channels from L2 again). */
+#define CB 32
+#define INLINE static inline __attribute__((always_inline))
+/* Register tiles are arrays indexed by constants: unrolled early, they become registers. */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* The call's arguments, gathered so the tile helpers take one pointer. */
+typedef struct conv_job {
+    const float *const *x_taps;
+    const float *const *w_taps;
+    const float *bias;
+    float *y;
+    size_t rows, pixels, taps, channels, x_cstride, y_cstride, y_pstride;
+} conv_job;
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Stores lanes [0, n) of v as pixels j.. of output row m: one vector store when pixels are
+ * contiguous and the vector is whole, else through a stack tile (direct's phase outputs are
+ * stride_w apart, and a partial vector must not write past the segment). */
+INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m256 v, int n) {
+    float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
+    if (jb->y_pstride == 1 && n == VW) {
+        _mm256_storeu_ps(y, v);
+        return;
+    }
+    float tile[VW];
+    _mm256_storeu_ps(tile, v);
+    for (int k = 0; k < n; k++) y[(size_t)k * jb->y_pstride] = tile[k];
+}
+
+/* ---- pixel vectors: R output channels x NV vectors of 8 pixels, weights broadcast ---- */
+
+/* Rows r0..r0+R-1, pixels from j. The last vector is clamped to end at `pixels`: it may overlap
+ * its neighbour, whose lanes it recomputes bit-identically, so pixels >= 8 needs no tail path.
+ * Per channel: NV loads and R broadcasts feed R*NV FMAs (both issue at 2 loads/cycle on Zen 3,
+ * so R*NV >= R+NV keeps the FMA pipes the limit). */
+INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV) {
+    __m256 acc[4][8];
+    size_t jl = min_size(j + (size_t)(NV - 1) * VW, jb->pixels - VW);
+    const ptrdiff_t dl = (ptrdiff_t)jl - (ptrdiff_t)j;
+    UNROLL
+    for (int m = 0; m < R; m++) {
+        __m256 b = _mm256_broadcast_ss(jb->bias + r0 + m);
+        UNROLL
+        for (int v = 0; v < NV; v++) acc[m][v] = b;
+    }
+    const size_t xs = jb->x_cstride;
+    for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
+        const size_t cn = min_size(jb->channels - c0, CB);
+        for (size_t t = 0; t < jb->taps; t++) {
+            const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
+            for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+                __m256 xv[8];
+                UNROLL
+                for (int v = 0; v < NV - 1; v++) xv[v] = _mm256_loadu_ps(xp + v * VW);
+                xv[NV - 1] = _mm256_loadu_ps(xp + dl);
+                UNROLL
+                for (int m = 0; m < R; m++) {
+                    __m256 wb = _mm256_broadcast_ss(wp + m);
+                    UNROLL
+                    for (int v = 0; v < NV; v++) acc[m][v] = _mm256_fmadd_ps(wb, xv[v], acc[m][v]);
+                }
+            }
+        }
+    }
+    UNROLL
+    for (int m = 0; m < R; m++) {
+        UNROLL
+        for (int v = 0; v < NV - 1; v++)
+            store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW);
+        store_pixels(jb, r0 + m, jl, acc[m][NV - 1], VW);
+    }
+}
+
+/* Fewer than 8 pixels: one masked vector (masked-off lanes never fault). U accumulator sets split
+ * the channel sum so R*U chains hide the FMA latency. */
+INLINE void pv_short(const conv_job *jb, size_t r0, const int R, const int U) {
+    const int n = (int)jb->pixels;
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 acc[4][4];
+    UNROLL
+    for (int m = 0; m < R; m++) {
+        acc[0][m] = _mm256_broadcast_ss(jb->bias + r0 + m);
+        UNROLL
+        for (int u = 1; u < U; u++) acc[u][m] = _mm256_setzero_ps();
+    }
+    const size_t xs = jb->x_cstride;
+    for (size_t t = 0; t < jb->taps; t++) {
+        const float *xp = jb->x_taps[t], *wp = jb->w_taps[t] + r0;
+        size_t c = 0;
+        for (; c + U <= jb->channels; c += U, xp += U * xs, wp += U * MR) {
+            UNROLL
+            for (int u = 0; u < U; u++) {
+                __m256 xv = _mm256_maskload_ps(xp + u * xs, mask);
+                UNROLL
+                for (int m = 0; m < R; m++)
+                    acc[u][m] =
+                        _mm256_fmadd_ps(_mm256_broadcast_ss(wp + u * MR + m), xv, acc[u][m]);
+            }
+        }
+        for (; c < jb->channels; c++, xp += xs, wp += MR) {
+            __m256 xv = _mm256_maskload_ps(xp, mask);
+            UNROLL
+            for (int m = 0; m < R; m++)
+                acc[0][m] = _mm256_fmadd_ps(_mm256_broadcast_ss(wp + m), xv, acc[0][m]);
+        }
+    }
+    UNROLL
+    for (int m = 0; m < R; m++) {
+        UNROLL
+        for (int u = 1; u < U; u++) acc[0][m] = _mm256_add_ps(acc[0][m], acc[u][m]);
+        store_pixels(jb, r0 + m, 0, acc[0][m], n);
+    }
+}
+
+typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j);
+#define PV_TILE(R, NV)                                                                             \
+    static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j) {                      \
+        pv_tile(jb, r0, R, j, NV);                                                                 \
+    }
+PV_TILE(1, 1)
+PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8)
+    PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2)
+        PV_TILE(3, 3) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
+
+    /* [R-1][nv-1]: full tiles hold 8 (one row), 8 (two rows) or 12 accumulators, enough independent
+     * chains for 2 FMA/cycle at 4 cycles latency with the x vectors still in 16 ymm registers. */
+    static pv_tile_fn *const pv_tiles[4][8] = {
+        {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
+         pv_tile_1x8},
+        {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4},
+        {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3},
+        {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3},
+};
+
+static void pv_short_1(const conv_job *jb, size_t r0) { pv_short(jb, r0, 1, 4); }
+static void pv_short_2(const conv_job *jb, size_t r0) { pv_short(jb, r0, 2, 4); }
+static void pv_short_3(const conv_job *jb, size_t r0) { pv_short(jb, r0, 3, 2); }
+static void pv_short_4(const conv_job *jb, size_t r0) { pv_short(jb, r0, 4, 2); }
+static void (*const pv_shorts[4])(const conv_job *, size_t) = {pv_short_1, pv_short_2, pv_short_3,
+                                                               pv_short_4};
+
+/* Rows in balanced groups of at most 4; every pixel tile runs all groups back to back so its x
+ * rows are loaded from L2 once and reused from L1. */
+static void pv_all(const conv_job *jb) {
+    const size_t groups = (jb->rows + 3) / 4, base = jb->rows / groups, extra = jb->rows % groups;
+    const size_t nv_max = jb->rows == 1 ? 8 : jb->rows == 2 ? 4 : 3;
+    for (size_t j = 0; j < jb->pixels; j += nv_max * VW) {
+        const size_t nv = min_size(nv_max, (jb->pixels - j + VW - 1) / VW);
+        for (size_t g = 0, r0 = 0; g < groups; g++) {
+            const size_t r = base + (g < extra);
+            if (jb->pixels < VW)
+                pv_shorts[r - 1](jb, r0);
+            else
+                pv_tiles[r - 1][nv - 1](jb, r0, j);
+            r0 += r;
+        }
+    }
+}
+
+/* ---- channel vectors: NW vectors of 8 channels per pixel, x broadcast ---- */
+
+/* NP pixels from j for channels [0, 8*NW); U accumulator sets split the channel sum so that
+ * U*NW*NP chains are in flight even for one pixel. Results go through a stack tile since each
+ * channel is its own plane. */
+INLINE void cv_tile(const conv_job *jb, size_t j, const int NW, const int NP, const int U) {
+    __m256 acc[4][2][8];
+    UNROLL
+    for (int p = 0; p < NP; p++) {
+        UNROLL
+        for (int k = 0; k < NW; k++) {
+            acc[0][k][p] = _mm256_loadu_ps(jb->bias + k * VW);
+            UNROLL
+            for (int u = 1; u < U; u++) acc[u][k][p] = _mm256_setzero_ps();
+        }
+    }
+    const size_t xs = jb->x_cstride;
+    for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
+        const size_t cn = min_size(jb->channels - c0, CB);
+        for (size_t t = 0; t < jb->taps; t++) {
+            const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR;
+            size_t c = 0;
+            for (; c + U <= cn; c += U, xp += U * xs, wp += U * MR) {
+                UNROLL
+                for (int u = 0; u < U; u++) {
+                    __m256 wv[2];
+                    UNROLL
+                    for (int k = 0; k < NW; k++) wv[k] = _mm256_loadu_ps(wp + u * MR + k * VW);
+                    UNROLL
+                    for (int p = 0; p < NP; p++) {
+                        __m256 xb = _mm256_broadcast_ss(xp + u * xs + p);
+                        UNROLL
+                        for (int k = 0; k < NW; k++)
+                            acc[u][k][p] = _mm256_fmadd_ps(wv[k], xb, acc[u][k][p]);
+                    }
+                }
+            }
+            for (; c < cn; c++, xp += xs, wp += MR) {
+                __m256 wv[2];
+                UNROLL
+                for (int k = 0; k < NW; k++) wv[k] = _mm256_loadu_ps(wp + k * VW);
+                UNROLL
+                for (int p = 0; p < NP; p++) {
+                    __m256 xb = _mm256_broadcast_ss(xp + p);
+                    UNROLL
+                    for (int k = 0; k < NW; k++)
+                        acc[0][k][p] = _mm256_fmadd_ps(wv[k], xb, acc[0][k][p]);
+                }
+            }
+        }
+    }
+    float tile[8][MR];
+    UNROLL
+    for (int p = 0; p < NP; p++) {
+        UNROLL
+        for (int k = 0; k < NW; k++) {
+            UNROLL
+            for (int u = 1; u < U; u++) acc[0][k][p] = _mm256_add_ps(acc[0][k][p], acc[u][k][p]);
+            _mm256_storeu_ps(tile[p] + k * VW, acc[0][k][p]);
+        }
+    }
+    const size_t rows = min_size(jb->rows, (size_t)NW * VW); /* cv_all picks NW to cover rows */
+    for (size_t m = 0; m < rows; m++) {
+        float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
+        UNROLL
+        for (int p = 0; p < NP; p++) y[(size_t)p * jb->y_pstride] = tile[p][m];
+    }
+}
+
+typedef void cv_tile_fn(const conv_job *jb, size_t j);
+#define CV_TILE(NW, NP, U)                                                                         \
+    static void cv_tile_##NW##x##NP(const conv_job *jb, size_t j) { cv_tile(jb, j, NW, NP, U); }
+/* One channel vector (rows <= 8): 1 + NP loads per NP FMAs, load-bound at 2 loads/cycle; U makes
+ * at least 8 chains. Two channel vectors: 2 + NP loads per 2*NP FMAs. */
+CV_TILE(1, 1, 4)
+CV_TILE(1, 2, 4) CV_TILE(1, 3, 3) CV_TILE(1, 4, 2) CV_TILE(1, 5, 2) CV_TILE(1, 6, 2)
+    CV_TILE(1, 7, 1) CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 2)
+        CV_TILE(2, 4, 1) CV_TILE(2, 5, 1)
+            CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
+                {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
+                 cv_tile_1x7, cv_tile_1x8},
+                {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
+};
+
+/* Pixels in balanced tiles of at most 8 (one channel vector) or 6 (two): 7 = 4 + 3, not 6 + 1. */
+static void cv_all(const conv_job *jb) {
+    const size_t nw = jb->rows > VW ? 2 : 1, np_max = nw == 2 ? 6 : 8;
+    const size_t tiles = (jb->pixels + np_max - 1) / np_max;
+    const size_t base = jb->pixels / tiles, extra = jb->pixels % tiles;
+    for (size_t i = 0, j = 0; i < tiles; i++) {
+        const size_t np = base + (i < extra);
+        cv_tiles[nw - 1][np - 1](jb, j);
+        j += np;
+    }
+}
+
+/* Channel vectors pay off when most of their lanes hold real channels and the pixel run is too
+ * short to fill pixel vectors (DCGAN's phase rows split into 7 and 1 pixels). */
+static int use_channel_vectors(size_t rows, size_t pixels) {
+    return (rows > VW && pixels < 2 * VW) || (rows > 4 && pixels < VW);
+}
+
+void tconv_f32_conv_ukernel_16x8__avx2(size_t rows, size_t pixels, size_t taps,
+                                       const float *const *x_taps, size_t x_cstride,
+                                       size_t channels, const float *const *w_taps,
+                                       const float *bias, float *y, size_t y_cstride,
+                                       size_t y_pstride) {
+    const conv_job jb = {x_taps, w_taps,   bias,      y,         rows,     pixels,
+                         taps,   channels, x_cstride, y_cstride, y_pstride};
+    if (pixels == 0 || rows == 0) return;
+    if (use_channel_vectors(rows, pixels))
+        cv_all(&jb);
+    else
+        pv_all(&jb);
+}
