@@ -129,9 +129,10 @@ typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j);
         pv_tile(jb, r0, R, j, NV);                                                                 \
     }
 PV_TILE(1, 1)
-PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8)
-    PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2)
-        PV_TILE(3, 3) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
+PV_TILE(1, 2)
+PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1)
+    PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3)
+        PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
 
     /* [R-1][nv-1]: full tiles hold 8 (one row), 8 (two rows) or 12 accumulators, enough independent
      * chains for 2 FMA/cycle at 4 cycles latency with the x vectors still in 16 ymm registers. */
@@ -150,13 +151,15 @@ static void pv_short_4(const conv_job *jb, size_t r0) { pv_short(jb, r0, 4, 2); 
 static void (*const pv_shorts[4])(const conv_job *, size_t) = {pv_short_1, pv_short_2, pv_short_3,
                                                                pv_short_4};
 
-/* Rows in balanced groups of at most 4; every pixel tile runs all groups back to back so its x
- * rows are loaded from L2 once and reused from L1. */
+/* Rows in balanced groups of at most 4, pixels in balanced tiles of at most nv_max vectors (28
+ * pixels: 2 + 2 vectors, not 3 + 1, whose single vector per row leaves too few FMA chains). Every
+ * pixel tile runs all row groups back to back so its x rows come from L2 once, then from L1. */
 static void pv_all(const conv_job *jb) {
     const size_t groups = (jb->rows + 3) / 4, base = jb->rows / groups, extra = jb->rows % groups;
     const size_t nv_max = jb->rows == 1 ? 8 : jb->rows == 2 ? 4 : 3;
-    for (size_t j = 0; j < jb->pixels; j += nv_max * VW) {
-        const size_t nv = min_size(nv_max, (jb->pixels - j + VW - 1) / VW);
+    const size_t nvec = (jb->pixels + VW - 1) / VW, tiles = (nvec + nv_max - 1) / nv_max;
+    for (size_t i = 0, j = 0; i < tiles; i++) {
+        const size_t nv = nvec / tiles + (i < nvec % tiles);
         for (size_t g = 0, r0 = 0; g < groups; g++) {
             const size_t r = base + (g < extra);
             if (jb->pixels < VW)
@@ -165,6 +168,7 @@ static void pv_all(const conv_job *jb) {
                 pv_tiles[r - 1][nv - 1](jb, r0, j);
             r0 += r;
         }
+        j += nv * VW;
     }
 }
 
@@ -243,13 +247,13 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
 /* One channel vector (rows <= 8): 1 + NP loads per NP FMAs, load-bound at 2 loads/cycle; U makes
  * at least 8 chains. Two channel vectors: 2 + NP loads per 2*NP FMAs. */
 CV_TILE(1, 1, 4)
-CV_TILE(1, 2, 4) CV_TILE(1, 3, 3) CV_TILE(1, 4, 2) CV_TILE(1, 5, 2) CV_TILE(1, 6, 2)
-    CV_TILE(1, 7, 1) CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 2)
-        CV_TILE(2, 4, 1) CV_TILE(2, 5, 1)
-            CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
-                {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
-                 cv_tile_1x7, cv_tile_1x8},
-                {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
+CV_TILE(1, 2, 4)
+CV_TILE(1, 3, 3) CV_TILE(1, 4, 2) CV_TILE(1, 5, 2) CV_TILE(1, 6, 2) CV_TILE(1, 7, 1)
+    CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 2) CV_TILE(2, 4, 1)
+        CV_TILE(2, 5, 1) CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
+            {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
+             cv_tile_1x7, cv_tile_1x8},
+            {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
 };
 
 /* Pixels in balanced tiles of at most 8 (one channel vector) or 6 (two): 7 = 4 + 3, not 6 + 1. */

@@ -1,0 +1,213 @@
+/* Tap-list convolution micro-kernel for AVX-512: 16 output channels, pixel or channel vectors. */
+#include <immintrin.h>
+
+#include "../dispatch/ukernels.h"
+
+#define MR 16 /* output channels per call: a packed [c][MR] weight row is one vector */
+#define VW 16 /* floats per vector */
+/* Channels per block: the taps of one block reuse their x rows from L1 (with the tap loop
+ * outside the channel loop, every tap would stream all channels from L2 again). */
+#define CB 32
+#define INLINE static inline __attribute__((always_inline))
+/* Register tiles are arrays indexed by constants: unrolled early, they become registers. */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* The call's arguments, gathered so the tile helpers take one pointer. */
+typedef struct conv_job {
+    const float *const *x_taps;
+    const float *const *w_taps;
+    const float *bias;
+    float *y;
+    size_t rows, pixels, taps, channels, x_cstride, y_cstride, y_pstride;
+} conv_job;
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Lanes [0, n) for 0 < n <= 16. */
+static __mmask16 lane_mask(size_t n) {
+    return n >= VW ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* Stores lanes [0, n) of v as pixels j.. of output row m: a masked vector store when pixels
+ * are contiguous, else through a stack tile (direct's phase outputs are stride_w apart). */
+INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_t n) {
+    float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
+    if (jb->y_pstride == 1) {
+        _mm512_mask_storeu_ps(y, lane_mask(n), v);
+        return;
+    }
+    float tile[VW];
+    _mm512_storeu_ps(tile, v);
+    for (size_t k = 0; k < n; k++) y[k * jb->y_pstride] = tile[k];
+}
+
+/* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
+
+/* Rows r0..r0+R-1, pixels from j; the last vector holds `tail` (1..16) pixels, loaded and
+ * stored under a mask so nothing past the segment is touched. */
+INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV,
+                    size_t tail) {
+    __m512 acc[4][8];
+    const __mmask16 mask = lane_mask(tail);
+    UNROLL
+    for (int m = 0; m < R; m++) {
+        __m512 b = _mm512_set1_ps(jb->bias[r0 + m]);
+        UNROLL
+        for (int v = 0; v < NV; v++) acc[m][v] = b;
+    }
+    const size_t xs = jb->x_cstride;
+    for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
+        const size_t cn = min_size(jb->channels - c0, CB);
+        for (size_t t = 0; t < jb->taps; t++) {
+            const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
+            for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+                __m512 xv[8];
+                UNROLL
+                for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps(xp + v * VW);
+                xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
+                UNROLL
+                for (int m = 0; m < R; m++) {
+                    const __m512 wb = _mm512_set1_ps(wp[m]);
+                    UNROLL
+                    for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v]);
+                }
+            }
+        }
+    }
+    UNROLL
+    for (int m = 0; m < R; m++) {
+        UNROLL
+        for (int v = 0; v < NV - 1; v++)
+            store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW);
+        store_pixels(jb, r0 + m, j + (size_t)(NV - 1) * VW, acc[m][NV - 1], tail);
+    }
+}
+
+typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail);
+#define PV_TILE(R, NV)                                                                             \
+    static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j, size_t tail) {         \
+        pv_tile(jb, r0, R, j, NV, tail);                                                           \
+    }
+PV_TILE(1, 1)
+PV_TILE(1, 2)
+PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1)
+    PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(2, 5) PV_TILE(2, 6) PV_TILE(3, 1)
+        PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
+            PV_TILE(4, 4)
+
+    /* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
+     * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
+    static pv_tile_fn *const pv_tiles[4][8] = {
+        {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
+         pv_tile_1x8},
+        {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4, pv_tile_2x5, pv_tile_2x6},
+        {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3, pv_tile_3x4},
+        {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3, pv_tile_4x4},
+};
+
+/* Rows in balanced groups of at most 4, pixels in balanced tiles of at most nv_max vectors, the
+ * last vector masked. Every pixel tile runs all row groups back to back so its x rows come from
+ * L2 once, then from L1. */
+static void pv_all(const conv_job *jb) {
+    const size_t groups = (jb->rows + 3) / 4, base = jb->rows / groups, extra = jb->rows % groups;
+    const size_t nv_max = jb->rows == 1 ? 8 : jb->rows == 2 ? 6 : 4;
+    const size_t nvec = (jb->pixels + VW - 1) / VW, tiles = (nvec + nv_max - 1) / nv_max;
+    for (size_t i = 0, j = 0; i < tiles; i++) {
+        const size_t nv = nvec / tiles + (i < nvec % tiles);
+        const size_t tail = min_size(jb->pixels - j - (nv - 1) * VW, VW);
+        for (size_t g = 0, r0 = 0; g < groups; g++) {
+            const size_t r = base + (g < extra);
+            pv_tiles[r - 1][nv - 1](jb, r0, j, tail);
+            r0 += r;
+        }
+        j += nv * VW;
+    }
+}
+
+/* ---- channel vectors: all 16 channels in one vector per pixel, x broadcast ---- */
+
+/* NP pixels from j; U accumulator sets split the channel sum so that U*NP chains are in flight
+ * even for one pixel. Results go through a stack tile since each channel is its own plane. */
+INLINE void cv_tile(const conv_job *jb, size_t j, const int NP, const int U) {
+    __m512 acc[8][8];
+    UNROLL
+    for (int p = 0; p < NP; p++) {
+        acc[0][p] = _mm512_loadu_ps(jb->bias);
+        UNROLL
+        for (int u = 1; u < U; u++) acc[u][p] = _mm512_setzero_ps();
+    }
+    const size_t xs = jb->x_cstride;
+    for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
+        const size_t cn = min_size(jb->channels - c0, CB);
+        for (size_t t = 0; t < jb->taps; t++) {
+            const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR;
+            size_t c = 0;
+            for (; c + U <= cn; c += U, xp += U * xs, wp += U * MR) {
+                UNROLL
+                for (int u = 0; u < U; u++) {
+                    const __m512 wv = _mm512_loadu_ps(wp + u * MR);
+                    UNROLL
+                    for (int p = 0; p < NP; p++)
+                        acc[u][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[u * xs + p]), acc[u][p]);
+                }
+            }
+            for (; c < cn; c++, xp += xs, wp += MR) {
+                const __m512 wv = _mm512_loadu_ps(wp);
+                UNROLL
+                for (int p = 0; p < NP; p++)
+                    acc[0][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[p]), acc[0][p]);
+            }
+        }
+    }
+    float tile[8][MR];
+    UNROLL
+    for (int p = 0; p < NP; p++) {
+        UNROLL
+        for (int u = 1; u < U; u++) acc[0][p] = _mm512_add_ps(acc[0][p], acc[u][p]);
+        _mm512_storeu_ps(tile[p], acc[0][p]);
+    }
+    for (size_t m = 0; m < jb->rows; m++) {
+        float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
+        UNROLL
+        for (int p = 0; p < NP; p++) y[(size_t)p * jb->y_pstride] = tile[p][m];
+    }
+}
+
+typedef void cv_tile_fn(const conv_job *jb, size_t j);
+#define CV_TILE(NP, U)                                                                             \
+    static void cv_tile_##NP(const conv_job *jb, size_t j) { cv_tile(jb, j, NP, U); }
+/* 1 + NP loads per NP FMAs; U gives at least 8 chains. */
+CV_TILE(1, 8)
+CV_TILE(2, 4)
+CV_TILE(3, 3) CV_TILE(4, 2) CV_TILE(5, 2) CV_TILE(6, 2) CV_TILE(7, 2)
+    CV_TILE(8, 1) static cv_tile_fn *const cv_tiles[8] = {
+        cv_tile_1, cv_tile_2, cv_tile_3, cv_tile_4, cv_tile_5, cv_tile_6, cv_tile_7, cv_tile_8};
+
+/* Pixels in balanced tiles of at most 8: 15 = 8 + 7. */
+static void cv_all(const conv_job *jb) {
+    const size_t tiles = (jb->pixels + 7) / 8;
+    const size_t base = jb->pixels / tiles, extra = jb->pixels % tiles;
+    for (size_t i = 0, j = 0; i < tiles; i++) {
+        const size_t np = base + (i < extra);
+        cv_tiles[np - 1](jb, j);
+        j += np;
+    }
+}
+
+/* Channel vectors pay off when most of the 16 lanes hold real channels and the pixel run fills
+ * under one vector (DCGAN's phase rows of 8 pixels). */
+static int use_channel_vectors(size_t rows, size_t pixels) { return rows > 8 && pixels < VW; }
+
+void tconv_f32_conv_ukernel_16x16__avx512(size_t rows, size_t pixels, size_t taps,
+                                          const float *const *x_taps, size_t x_cstride,
+                                          size_t channels, const float *const *w_taps,
+                                          const float *bias, float *y, size_t y_cstride,
+                                          size_t y_pstride) {
+    const conv_job jb = {x_taps, w_taps,   bias,      y,         rows,     pixels,
+                         taps,   channels, x_cstride, y_cstride, y_pstride};
+    if (pixels == 0 || rows == 0) return;
+    if (use_channel_vectors(rows, pixels))
+        cv_all(&jb);
+    else
+        pv_all(&jb);
+}
