@@ -39,11 +39,13 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m256 v, int n
 
 /* ---- pixel vectors: R output channels x NV vectors of 8 pixels, weights broadcast ---- */
 
-/* Rows r0..r0+R-1, pixels from j. The last vector is clamped to end at `pixels`: it may overlap
- * its neighbour, whose lanes it recomputes bit-identically, so pixels >= 8 needs no tail path.
- * Per channel: NV loads and R broadcasts feed R*NV FMAs (both issue at 2 loads/cycle on Zen 3,
- * so R*NV >= R+NV keeps the FMA pipes the limit). */
-INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV) {
+/* Rows r0..r0+R-1, pixels from j, channels [c0, c0 + cn). The last vector is clamped to end at
+ * `pixels`: it may overlap its neighbour, whose lanes it recomputes bit-identically, so pixels
+ * >= 8 needs no tail path. Per channel: NV loads and R broadcasts feed R*NV FMAs (both issue at
+ * 2 loads/cycle on Zen 3, so R*NV >= R+NV keeps the FMA pipes the limit). Sums start from the
+ * bias on the first channel block, continue from `part` otherwise, and go to y after the last. */
+INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV, size_t c0,
+                    size_t cn, __m256 *part) {
     __m256 acc[4][8];
     size_t jl = min_size(j + (size_t)(NV - 1) * VW, jb->pixels - VW);
     const ptrdiff_t dl = (ptrdiff_t)jl - (ptrdiff_t)j;
@@ -51,26 +53,31 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     for (int m = 0; m < R; m++) {
         __m256 b = _mm256_broadcast_ss(jb->bias + r0 + m);
         UNROLL
-        for (int v = 0; v < NV; v++) acc[m][v] = b;
+        for (int v = 0; v < NV; v++) acc[m][v] = c0 == 0 ? b : part[m * NV + v];
     }
     const size_t xs = jb->x_cstride;
-    for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
-        const size_t cn = min_size(jb->channels - c0, CB);
-        for (size_t t = 0; t < jb->taps; t++) {
-            const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
-            for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
-                __m256 xv[8];
+    for (size_t t = 0; t < jb->taps; t++) {
+        const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
+        for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+            __m256 xv[8];
+            UNROLL
+            for (int v = 0; v < NV - 1; v++) xv[v] = _mm256_loadu_ps(xp + v * VW);
+            xv[NV - 1] = _mm256_loadu_ps(xp + dl);
+            UNROLL
+            for (int m = 0; m < R; m++) {
+                __m256 wb = _mm256_broadcast_ss(wp + m);
                 UNROLL
-                for (int v = 0; v < NV - 1; v++) xv[v] = _mm256_loadu_ps(xp + v * VW);
-                xv[NV - 1] = _mm256_loadu_ps(xp + dl);
-                UNROLL
-                for (int m = 0; m < R; m++) {
-                    __m256 wb = _mm256_broadcast_ss(wp + m);
-                    UNROLL
-                    for (int v = 0; v < NV; v++) acc[m][v] = _mm256_fmadd_ps(wb, xv[v], acc[m][v]);
-                }
+                for (int v = 0; v < NV; v++) acc[m][v] = _mm256_fmadd_ps(wb, xv[v], acc[m][v]);
             }
         }
+    }
+    if (c0 + cn < jb->channels) {
+        UNROLL
+        for (int m = 0; m < R; m++) {
+            UNROLL
+            for (int v = 0; v < NV; v++) part[m * NV + v] = acc[m][v];
+        }
+        return;
     }
     UNROLL
     for (int m = 0; m < R; m++) {
@@ -123,16 +130,19 @@ INLINE void pv_short(const conv_job *jb, size_t r0, const int R, const int U) {
     }
 }
 
-typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j);
+typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t c0, size_t cn,
+                        __m256 *part);
 #define PV_TILE(R, NV)                                                                             \
-    static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j) {                      \
-        pv_tile(jb, r0, R, j, NV);                                                                 \
+    static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j, size_t c0, size_t cn,  \
+                                   __m256 *part) {                                                 \
+        pv_tile(jb, r0, R, j, NV, c0, cn, part);                                                   \
     }
 PV_TILE(1, 1)
 PV_TILE(1, 2)
-PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1)
-    PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3)
-        PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
+PV_TILE(1, 3)
+PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2)
+    PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(4, 1)
+        PV_TILE(4, 2) PV_TILE(4, 3)
 
     /* [R-1][nv-1]: full tiles hold 8 (one row), 8 (two rows) or 12 accumulators, enough independent
      * chains for 2 FMA/cycle at 4 cycles latency with the x vectors still in 16 ymm registers. */
@@ -152,21 +162,28 @@ static void (*const pv_shorts[4])(const conv_job *, size_t) = {pv_short_1, pv_sh
                                                                pv_short_4};
 
 /* Rows in balanced groups of at most 4, pixels in balanced tiles of at most nv_max vectors (28
- * pixels: 2 + 2 vectors, not 3 + 1, whose single vector per row leaves too few FMA chains). Every
- * pixel tile runs all row groups back to back so its x rows come from L2 once, then from L1. */
+ * pixels: 2 + 2 vectors, not 3 + 1, whose single vector per row leaves too few FMA chains).
+ * Within a pixel tile, each block of CB channels runs every row group before the next block, so
+ * the block's x lines come from L2 once and are reused from L1 (a whole tile of 128 channels
+ * fills L1 and the groups would evict each other); partial sums wait in `part` meanwhile. */
 static void pv_all(const conv_job *jb) {
     const size_t groups = (jb->rows + 3) / 4, base = jb->rows / groups, extra = jb->rows % groups;
     const size_t nv_max = jb->rows == 1 ? 8 : jb->rows == 2 ? 4 : 3;
     const size_t nvec = (jb->pixels + VW - 1) / VW, tiles = (nvec + nv_max - 1) / nv_max;
+    __m256 part[4][12];
     for (size_t i = 0, j = 0; i < tiles; i++) {
         const size_t nv = nvec / tiles + (i < nvec % tiles);
-        for (size_t g = 0, r0 = 0; g < groups; g++) {
-            const size_t r = base + (g < extra);
-            if (jb->pixels < VW)
-                pv_shorts[r - 1](jb, r0);
-            else
-                pv_tiles[r - 1][nv - 1](jb, r0, j);
-            r0 += r;
+        for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
+            const size_t cn = min_size(jb->channels - c0, CB);
+            for (size_t g = 0, r0 = 0; g < groups; g++) {
+                const size_t r = base + (g < extra);
+                if (jb->pixels < VW) {
+                    if (c0 == 0) pv_shorts[r - 1](jb, r0);
+                } else {
+                    pv_tiles[r - 1][nv - 1](jb, r0, j, c0, cn, part[g]);
+                }
+                r0 += r;
+            }
         }
         j += nv * VW;
     }
@@ -248,9 +265,10 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
  * at least 8 chains. Two channel vectors: 2 + NP loads per 2*NP FMAs. */
 CV_TILE(1, 1, 4)
 CV_TILE(1, 2, 4)
-CV_TILE(1, 3, 3) CV_TILE(1, 4, 2) CV_TILE(1, 5, 2) CV_TILE(1, 6, 2) CV_TILE(1, 7, 1)
-    CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 2) CV_TILE(2, 4, 1)
-        CV_TILE(2, 5, 1) CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
+CV_TILE(1, 3, 3)
+CV_TILE(1, 4, 2) CV_TILE(1, 5, 2) CV_TILE(1, 6, 2) CV_TILE(1, 7, 1) CV_TILE(1, 8, 1)
+    CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 2) CV_TILE(2, 4, 1) CV_TILE(2, 5, 1)
+        CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
             {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
              cv_tile_1x7, cv_tile_1x8},
             {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},

@@ -43,36 +43,43 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
 
 /* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
 
-/* Rows r0..r0+R-1, pixels from j; the last vector holds `tail` (1..16) pixels, loaded and
- * stored under a mask so nothing past the segment is touched. */
-INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV,
-                    size_t tail) {
+/* Rows r0..r0+R-1, pixels from j, channels [c0, c0 + cn); the last vector holds `tail` (1..16)
+ * pixels, loaded and stored under a mask so nothing past the segment is touched. Sums start from
+ * the bias on the first channel block, continue from `part` otherwise, and go to y after the
+ * last. */
+INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV, size_t tail,
+                    size_t c0, size_t cn, __m512 *part) {
     __m512 acc[4][8];
     const __mmask16 mask = lane_mask(tail);
     UNROLL
     for (int m = 0; m < R; m++) {
         __m512 b = _mm512_set1_ps(jb->bias[r0 + m]);
         UNROLL
-        for (int v = 0; v < NV; v++) acc[m][v] = b;
+        for (int v = 0; v < NV; v++) acc[m][v] = c0 == 0 ? b : part[m * NV + v];
     }
     const size_t xs = jb->x_cstride;
-    for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
-        const size_t cn = min_size(jb->channels - c0, CB);
-        for (size_t t = 0; t < jb->taps; t++) {
-            const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
-            for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
-                __m512 xv[8];
+    for (size_t t = 0; t < jb->taps; t++) {
+        const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
+        for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+            __m512 xv[8];
+            UNROLL
+            for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps(xp + v * VW);
+            xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
+            UNROLL
+            for (int m = 0; m < R; m++) {
+                const __m512 wb = _mm512_set1_ps(wp[m]);
                 UNROLL
-                for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps(xp + v * VW);
-                xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
-                UNROLL
-                for (int m = 0; m < R; m++) {
-                    const __m512 wb = _mm512_set1_ps(wp[m]);
-                    UNROLL
-                    for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v]);
-                }
+                for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v]);
             }
         }
+    }
+    if (c0 + cn < jb->channels) {
+        UNROLL
+        for (int m = 0; m < R; m++) {
+            UNROLL
+            for (int v = 0; v < NV; v++) part[m * NV + v] = acc[m][v];
+        }
+        return;
     }
     UNROLL
     for (int m = 0; m < R; m++) {
@@ -83,17 +90,19 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     }
 }
 
-typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail);
+typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail, size_t c0, size_t cn,
+                        __m512 *part);
 #define PV_TILE(R, NV)                                                                             \
-    static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j, size_t tail) {         \
-        pv_tile(jb, r0, R, j, NV, tail);                                                           \
+    static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j, size_t tail,           \
+                                   size_t c0, size_t cn, __m512 *part) {                           \
+        pv_tile(jb, r0, R, j, NV, tail, c0, cn, part);                                             \
     }
 PV_TILE(1, 1)
 PV_TILE(1, 2)
-PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1)
-    PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(2, 5) PV_TILE(2, 6) PV_TILE(3, 1)
-        PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
-            PV_TILE(4, 4)
+PV_TILE(1, 3)
+PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2)
+    PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(2, 5) PV_TILE(2, 6) PV_TILE(3, 1) PV_TILE(3, 2)
+        PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3) PV_TILE(4, 4)
 
     /* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
      * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
@@ -106,19 +115,24 @@ PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1,
 };
 
 /* Rows in balanced groups of at most 4, pixels in balanced tiles of at most nv_max vectors, the
- * last vector masked. Every pixel tile runs all row groups back to back so its x rows come from
- * L2 once, then from L1. */
+ * last vector masked. Within a pixel tile, each block of CB channels runs every row group before
+ * the next block, so the block's x lines come from L2 once and are reused from L1 (a whole tile
+ * of 128 channels would not fit); partial sums wait in `part` meanwhile. */
 static void pv_all(const conv_job *jb) {
     const size_t groups = (jb->rows + 3) / 4, base = jb->rows / groups, extra = jb->rows % groups;
     const size_t nv_max = jb->rows == 1 ? 8 : jb->rows == 2 ? 6 : 4;
     const size_t nvec = (jb->pixels + VW - 1) / VW, tiles = (nvec + nv_max - 1) / nv_max;
+    __m512 part[4][16];
     for (size_t i = 0, j = 0; i < tiles; i++) {
         const size_t nv = nvec / tiles + (i < nvec % tiles);
         const size_t tail = min_size(jb->pixels - j - (nv - 1) * VW, VW);
-        for (size_t g = 0, r0 = 0; g < groups; g++) {
-            const size_t r = base + (g < extra);
-            pv_tiles[r - 1][nv - 1](jb, r0, j, tail);
-            r0 += r;
+        for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
+            const size_t cn = min_size(jb->channels - c0, CB);
+            for (size_t g = 0, r0 = 0; g < groups; g++) {
+                const size_t r = base + (g < extra);
+                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part[g]);
+                r0 += r;
+            }
         }
         j += nv * VW;
     }
@@ -179,7 +193,8 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
 /* 1 + NP loads per NP FMAs; U gives at least 8 chains. */
 CV_TILE(1, 8)
 CV_TILE(2, 4)
-CV_TILE(3, 3) CV_TILE(4, 2) CV_TILE(5, 2) CV_TILE(6, 2) CV_TILE(7, 2)
+CV_TILE(3, 3)
+CV_TILE(4, 2) CV_TILE(5, 2) CV_TILE(6, 2) CV_TILE(7, 2)
     CV_TILE(8, 1) static cv_tile_fn *const cv_tiles[8] = {
         cv_tile_1, cv_tile_2, cv_tile_3, cv_tile_4, cv_tile_5, cv_tile_6, cv_tile_7, cv_tile_8};
 

@@ -97,9 +97,10 @@ typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j);
     }
 PV_TILE(1, 1)
 PV_TILE(1, 2)
-PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1)
-    PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3)
-        PV_TILE(4, 1) PV_TILE(4, 2)
+PV_TILE(1, 3)
+PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2)
+    PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(4, 1)
+        PV_TILE(4, 2)
 
     /* [R-1][nv-1]: full tiles hold 8 or 9 accumulators (the add latency of 3 cycles needs 6 chains
      * for 2 adds/cycle), leaving registers for the x vectors, a broadcast and a product. */
@@ -204,9 +205,10 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
 /* Enough chains for the add latency: U*NW*NP >= 6 where registers allow. */
 CV_TILE(1, 1, 4)
 CV_TILE(1, 2, 4)
-CV_TILE(1, 3, 2) CV_TILE(1, 4, 2) CV_TILE(1, 5, 1) CV_TILE(1, 6, 1) CV_TILE(1, 7, 1)
-    CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 1) CV_TILE(2, 4, 1)
-        CV_TILE(2, 5, 1) CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
+CV_TILE(1, 3, 2)
+CV_TILE(1, 4, 2) CV_TILE(1, 5, 1) CV_TILE(1, 6, 1) CV_TILE(1, 7, 1) CV_TILE(1, 8, 1)
+    CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 1) CV_TILE(2, 4, 1) CV_TILE(2, 5, 1)
+        CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
             {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
              cv_tile_1x7, cv_tile_1x8},
             {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
