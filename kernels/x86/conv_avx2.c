@@ -137,22 +137,21 @@ typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t c0, size
                                    __m256 *part) {                                                 \
         pv_tile(jb, r0, R, j, NV, c0, cn, part);                                                   \
     }
-PV_TILE(1, 1)
-PV_TILE(1, 2)
-PV_TILE(1, 3)
-PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2)
-    PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(4, 1)
-        PV_TILE(4, 2) PV_TILE(4, 3)
+/* clang-format off */
+PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7)
+PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2)
+PV_TILE(3, 3) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
 
-    /* [R-1][nv-1]: full tiles hold 8 (one row), 8 (two rows) or 12 accumulators, enough independent
-     * chains for 2 FMA/cycle at 4 cycles latency with the x vectors still in 16 ymm registers. */
-    static pv_tile_fn *const pv_tiles[4][8] = {
-        {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
-         pv_tile_1x8},
-        {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4},
-        {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3},
-        {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3},
+/* [R-1][nv-1]: full tiles hold 8 (one row), 8 (two rows) or 12 accumulators, enough independent
+ * chains for 2 FMA/cycle at 4 cycles latency with the x vectors still in 16 ymm registers. */
+static pv_tile_fn *const pv_tiles[4][8] = {
+    {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
+     pv_tile_1x8},
+    {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4},
+    {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3},
+    {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3},
 };
+/* clang-format on */
 
 static void pv_short_1(const conv_job *jb, size_t r0) { pv_short(jb, r0, 1, 4); }
 static void pv_short_2(const conv_job *jb, size_t r0) { pv_short(jb, r0, 2, 4); }
@@ -263,16 +262,16 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
     static void cv_tile_##NW##x##NP(const conv_job *jb, size_t j) { cv_tile(jb, j, NW, NP, U); }
 /* One channel vector (rows <= 8): 1 + NP loads per NP FMAs, load-bound at 2 loads/cycle; U makes
  * at least 8 chains. Two channel vectors: 2 + NP loads per 2*NP FMAs. */
-CV_TILE(1, 1, 4)
-CV_TILE(1, 2, 4)
-CV_TILE(1, 3, 3)
-CV_TILE(1, 4, 2) CV_TILE(1, 5, 2) CV_TILE(1, 6, 2) CV_TILE(1, 7, 1) CV_TILE(1, 8, 1)
-    CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 2) CV_TILE(2, 4, 1) CV_TILE(2, 5, 1)
-        CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
-            {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
-             cv_tile_1x7, cv_tile_1x8},
-            {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
+/* clang-format off */
+CV_TILE(1, 1, 4) CV_TILE(1, 2, 4) CV_TILE(1, 3, 3) CV_TILE(1, 4, 2) CV_TILE(1, 5, 2)
+CV_TILE(1, 6, 2) CV_TILE(1, 7, 1) CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2)
+CV_TILE(2, 3, 2) CV_TILE(2, 4, 1) CV_TILE(2, 5, 1) CV_TILE(2, 6, 1)
+static cv_tile_fn *const cv_tiles[2][8] = {
+    {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6, cv_tile_1x7,
+     cv_tile_1x8},
+    {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
 };
+/* clang-format on */
 
 /* Pixels in balanced tiles of at most 8 (one channel vector) or 6 (two): 7 = 4 + 3, not 6 + 1. */
 static void cv_all(const conv_job *jb) {

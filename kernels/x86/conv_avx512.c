@@ -97,22 +97,22 @@ typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail, si
                                    size_t c0, size_t cn, __m512 *part) {                           \
         pv_tile(jb, r0, R, j, NV, tail, c0, cn, part);                                             \
     }
-PV_TILE(1, 1)
-PV_TILE(1, 2)
-PV_TILE(1, 3)
-PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2)
-    PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(2, 5) PV_TILE(2, 6) PV_TILE(3, 1) PV_TILE(3, 2)
-        PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3) PV_TILE(4, 4)
+/* clang-format off */
+PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7)
+PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(2, 5) PV_TILE(2, 6)
+PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
+PV_TILE(4, 4)
 
-    /* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
-     * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
-    static pv_tile_fn *const pv_tiles[4][8] = {
-        {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
-         pv_tile_1x8},
-        {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4, pv_tile_2x5, pv_tile_2x6},
-        {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3, pv_tile_3x4},
-        {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3, pv_tile_4x4},
+/* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
+ * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
+static pv_tile_fn *const pv_tiles[4][8] = {
+    {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
+     pv_tile_1x8},
+    {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4, pv_tile_2x5, pv_tile_2x6},
+    {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3, pv_tile_3x4},
+    {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3, pv_tile_4x4},
 };
+/* clang-format on */
 
 /* Rows in balanced groups of at most 4, pixels in balanced tiles of at most nv_max vectors, the
  * last vector masked. Within a pixel tile, each block of CB channels runs every row group before
@@ -191,12 +191,12 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
 #define CV_TILE(NP, U)                                                                             \
     static void cv_tile_##NP(const conv_job *jb, size_t j) { cv_tile(jb, j, NP, U); }
 /* 1 + NP loads per NP FMAs; U gives at least 8 chains. */
-CV_TILE(1, 8)
-CV_TILE(2, 4)
-CV_TILE(3, 3)
-CV_TILE(4, 2) CV_TILE(5, 2) CV_TILE(6, 2) CV_TILE(7, 2)
-    CV_TILE(8, 1) static cv_tile_fn *const cv_tiles[8] = {
-        cv_tile_1, cv_tile_2, cv_tile_3, cv_tile_4, cv_tile_5, cv_tile_6, cv_tile_7, cv_tile_8};
+/* clang-format off */
+CV_TILE(1, 8) CV_TILE(2, 4) CV_TILE(3, 3) CV_TILE(4, 2) CV_TILE(5, 2) CV_TILE(6, 2) CV_TILE(7, 2)
+CV_TILE(8, 1)
+static cv_tile_fn *const cv_tiles[8] = {cv_tile_1, cv_tile_2, cv_tile_3, cv_tile_4,
+                                            cv_tile_5, cv_tile_6, cv_tile_7, cv_tile_8};
+/* clang-format on */
 
 /* Pixels in balanced tiles of at most 8: 15 = 8 + 7. */
 static void cv_all(const conv_job *jb) {

@@ -95,22 +95,21 @@ typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j);
     static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j) {                      \
         pv_tile(jb, r0, R, j, NV);                                                                 \
     }
-PV_TILE(1, 1)
-PV_TILE(1, 2)
-PV_TILE(1, 3)
-PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7) PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2)
-    PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(4, 1)
-        PV_TILE(4, 2)
+/* clang-format off */
+PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7)
+PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2)
+PV_TILE(3, 3) PV_TILE(4, 1) PV_TILE(4, 2)
 
-    /* [R-1][nv-1]: full tiles hold 8 or 9 accumulators (the add latency of 3 cycles needs 6 chains
-     * for 2 adds/cycle), leaving registers for the x vectors, a broadcast and a product. */
-    static pv_tile_fn *const pv_tiles[4][8] = {
-        {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
-         pv_tile_1x8},
-        {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4},
-        {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3},
-        {pv_tile_4x1, pv_tile_4x2},
+/* [R-1][nv-1]: full tiles hold 8 or 9 accumulators (the add latency of 3 cycles needs 6 chains
+ * for 2 adds/cycle), leaving registers for the x vectors, a broadcast and a product. */
+static pv_tile_fn *const pv_tiles[4][8] = {
+    {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
+     pv_tile_1x8},
+    {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4},
+    {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3},
+    {pv_tile_4x1, pv_tile_4x2},
 };
+/* clang-format on */
 
 /* Rows in balanced groups of at most 4 (at most two: MR is 8), pixels in balanced tiles of at
  * most nv_max vectors. Every pixel tile runs all row groups back to back so its x rows come from
@@ -203,16 +202,16 @@ typedef void cv_tile_fn(const conv_job *jb, size_t j);
 #define CV_TILE(NW, NP, U)                                                                         \
     static void cv_tile_##NW##x##NP(const conv_job *jb, size_t j) { cv_tile(jb, j, NW, NP, U); }
 /* Enough chains for the add latency: U*NW*NP >= 6 where registers allow. */
-CV_TILE(1, 1, 4)
-CV_TILE(1, 2, 4)
-CV_TILE(1, 3, 2)
-CV_TILE(1, 4, 2) CV_TILE(1, 5, 1) CV_TILE(1, 6, 1) CV_TILE(1, 7, 1) CV_TILE(1, 8, 1)
-    CV_TILE(2, 1, 4) CV_TILE(2, 2, 2) CV_TILE(2, 3, 1) CV_TILE(2, 4, 1) CV_TILE(2, 5, 1)
-        CV_TILE(2, 6, 1) static cv_tile_fn *const cv_tiles[2][8] = {
-            {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6,
-             cv_tile_1x7, cv_tile_1x8},
-            {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
+/* clang-format off */
+CV_TILE(1, 1, 4) CV_TILE(1, 2, 4) CV_TILE(1, 3, 2) CV_TILE(1, 4, 2) CV_TILE(1, 5, 1)
+CV_TILE(1, 6, 1) CV_TILE(1, 7, 1) CV_TILE(1, 8, 1) CV_TILE(2, 1, 4) CV_TILE(2, 2, 2)
+CV_TILE(2, 3, 1) CV_TILE(2, 4, 1) CV_TILE(2, 5, 1) CV_TILE(2, 6, 1)
+static cv_tile_fn *const cv_tiles[2][8] = {
+    {cv_tile_1x1, cv_tile_1x2, cv_tile_1x3, cv_tile_1x4, cv_tile_1x5, cv_tile_1x6, cv_tile_1x7,
+     cv_tile_1x8},
+    {cv_tile_2x1, cv_tile_2x2, cv_tile_2x3, cv_tile_2x4, cv_tile_2x5, cv_tile_2x6},
 };
+/* clang-format on */
 
 /* Pixels in balanced tiles of at most 8 (one channel vector) or 6 (two): 7 = 4 + 3, not 6 + 1. */
 static void cv_all(const conv_job *jb) {
