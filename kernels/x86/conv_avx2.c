@@ -160,18 +160,28 @@ static void pv_short_4(const conv_job *jb, size_t r0) { pv_short(jb, r0, 4, 2); 
 static void (*const pv_shorts[4])(const conv_job *, size_t) = {pv_short_1, pv_short_2, pv_short_3,
                                                                pv_short_4};
 
-/* Rows in balanced groups of at most 4, pixels in balanced tiles of at most nv_max vectors (28
- * pixels: 2 + 2 vectors, not 3 + 1, whose single vector per row leaves too few FMA chains).
- * Within a pixel tile, each block of CB channels runs every row group before the next block, so
- * the block's x lines come from L2 once and are reused from L1 (a whole tile of 128 channels
- * fills L1 and the groups would evict each other); partial sums wait in `part` meanwhile. */
+/* Rows in balanced groups of at most 4, pixels in balanced tiles of at most 3 vectors (8 for one
+ * row, 4 for two) (28 pixels: 2 + 2 vectors, not 3 + 1, whose single vector per row leaves too few
+ * FMA chains). Within a pixel tile, each block of CB channels runs every row group before the next
+ * block, so the block's x lines come from L2 once and are reused from L1 (a whole tile of 128
+ * channels fills L1 and the groups would evict each other); partial sums wait in `part` meanwhile.
+ */
 static void pv_all(const conv_job *jb) {
-    const size_t groups = (jb->rows + 3) / 4, base = jb->rows / groups, extra = jb->rows % groups;
-    const size_t nv_max = jb->rows == 1 ? 8 : jb->rows == 2 ? 4 : 3;
-    const size_t nvec = (jb->pixels + VW - 1) / VW, tiles = (nvec + nv_max - 1) / nv_max;
+    /* 32-bit and constant divisors: 64-bit divisions per call cost as much as a short
+     * call's arithmetic (1->1 upsample: 11% of the time). */
+    const unsigned rows = (unsigned)jb->rows, groups = (rows + 3) / 4;
+    const unsigned base = rows / groups, extra = rows % groups;
+    const size_t nvec = (jb->pixels + VW - 1) / VW;
+    size_t tiles;
+    switch (jb->rows) {
+    case 1: tiles = (nvec + 7) / 8; break;
+    case 2: tiles = (nvec + 3) / 4; break;
+    default: tiles = (nvec + 2) / 3; break;
+    }
+    const size_t nv_base = nvec / tiles, nv_extra = nvec - nv_base * tiles;
     __m256 part[4][12];
     for (size_t i = 0, j = 0; i < tiles; i++) {
-        const size_t nv = nvec / tiles + (i < nvec % tiles);
+        const size_t nv = nv_base + (i < nv_extra);
         for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
             const size_t cn = min_size(jb->channels - c0, CB);
             for (size_t g = 0, r0 = 0; g < groups; g++) {
