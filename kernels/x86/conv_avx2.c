@@ -5,8 +5,8 @@
 
 #define MR 16 /* output channels per call: a packed [c][MR] weight row is two vectors */
 #define VW 8  /* floats per vector */
-/* Channels per block: the taps of one block reuse their x rows from L1 (with the tap loop
- * outside the channel loop, every tap would stream all channels from L2 again). */
+/* Channels per block: a block's x rows and weights stay in L1 while every tap and every row
+ * group uses them (over all channels, each tap or group would stream them from L2 again). */
 #define CB 32
 #define INLINE static inline __attribute__((always_inline))
 /* Register tiles are arrays indexed by constants: unrolled early, they become registers. */
