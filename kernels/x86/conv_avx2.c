@@ -9,8 +9,35 @@
  * group uses them (over all channels, each tap or group would stream them from L2 again). */
 #define CB 32
 #define INLINE static inline __attribute__((always_inline))
-/* Register tiles are arrays indexed by constants: unrolled early, they become registers. */
-#define UNROLL _Pragma("GCC unroll 8")
+/* Register tiles are arrays indexed by constants, which compilers keep in registers. EACHn runs
+ * stmt for i = lo..hi-1 (hi a constant after inlining) as straight-line code rather than
+ * a loop to unroll: clang leaves some such loops rolled (and ignores "GCC unroll"), and one
+ * variable index puts the whole tile in memory. */
+#define EACH_1(i, k, lo, hi, ...)                                                                  \
+    {                                                                                              \
+        const int i = k;                                                                           \
+        if (i >= (lo) && i < (hi)) {                                                               \
+            __VA_ARGS__;                                                                           \
+        }                                                                                          \
+    }
+/* EACHn covers i < n: the tile dimension it walks has n entries. */
+#define EACH2(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH_1(i, 0, lo, hi, __VA_ARGS__) EACH_1(i, 1, lo, hi, __VA_ARGS__)                        \
+    } while (0)
+#define EACH4(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH_1(i, 0, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 1, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 2, lo, hi, __VA_ARGS__) EACH_1(i, 3, lo, hi, __VA_ARGS__)                        \
+    } while (0)
+#define EACH8(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH4(i, lo, hi, __VA_ARGS__);                                                             \
+        EACH_1(i, 4, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 5, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 6, lo, hi, __VA_ARGS__) EACH_1(i, 7, lo, hi, __VA_ARGS__)                        \
+    } while (0)
 
 /* The call's arguments, gathered so the tile helpers take one pointer. */
 typedef struct conv_job {
@@ -49,43 +76,29 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     __m256 acc[4][8];
     size_t jl = min_size(j + (size_t)(NV - 1) * VW, jb->pixels - VW);
     const ptrdiff_t dl = (ptrdiff_t)jl - (ptrdiff_t)j;
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        __m256 b = _mm256_broadcast_ss(jb->bias + r0 + m);
-        UNROLL
-        for (int v = 0; v < NV; v++) acc[m][v] = c0 == 0 ? b : part[m * NV + v];
+    if (c0 == 0) {
+        EACH4(m, 0, R, const __m256 b = _mm256_broadcast_ss(jb->bias + r0 + m);
+              EACH8(v, 0, NV, acc[m][v] = b));
+    } else {
+        EACH4(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
     }
     const size_t xs = jb->x_cstride;
     for (size_t t = 0; t < jb->taps; t++) {
         const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
         for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
             __m256 xv[8];
-            UNROLL
-            for (int v = 0; v < NV - 1; v++) xv[v] = _mm256_loadu_ps(xp + v * VW);
+            EACH8(v, 0, NV - 1, xv[v] = _mm256_loadu_ps(xp + v * VW));
             xv[NV - 1] = _mm256_loadu_ps(xp + dl);
-            UNROLL
-            for (int m = 0; m < R; m++) {
-                __m256 wb = _mm256_broadcast_ss(wp + m);
-                UNROLL
-                for (int v = 0; v < NV; v++) acc[m][v] = _mm256_fmadd_ps(wb, xv[v], acc[m][v]);
-            }
+            EACH4(m, 0, R, __m256 wb = _mm256_broadcast_ss(wp + m);
+                  EACH8(v, 0, NV, acc[m][v] = _mm256_fmadd_ps(wb, xv[v], acc[m][v])));
         }
     }
     if (c0 + cn < jb->channels) {
-        UNROLL
-        for (int m = 0; m < R; m++) {
-            UNROLL
-            for (int v = 0; v < NV; v++) part[m * NV + v] = acc[m][v];
-        }
+        EACH4(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
         return;
     }
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        UNROLL
-        for (int v = 0; v < NV - 1; v++)
-            store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW);
-        store_pixels(jb, r0 + m, jl, acc[m][NV - 1], VW);
-    }
+    EACH4(m, 0, R, EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW));
+          store_pixels(jb, r0 + m, jl, acc[m][NV - 1], VW));
 }
 
 /* Fewer than 8 pixels: one masked vector (masked-off lanes never fault). U accumulator sets split
@@ -95,39 +108,25 @@ INLINE void pv_short(const conv_job *jb, size_t r0, const int R, const int U) {
     const __m256i mask =
         _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     __m256 acc[4][4];
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        acc[0][m] = _mm256_broadcast_ss(jb->bias + r0 + m);
-        UNROLL
-        for (int u = 1; u < U; u++) acc[u][m] = _mm256_setzero_ps();
-    }
+    EACH4(m, 0, R, acc[0][m] = _mm256_broadcast_ss(jb->bias + r0 + m);
+          EACH4(u, 1, U, acc[u][m] = _mm256_setzero_ps()));
     const size_t xs = jb->x_cstride;
     for (size_t t = 0; t < jb->taps; t++) {
         const float *xp = jb->x_taps[t], *wp = jb->w_taps[t] + r0;
         size_t c = 0;
         for (; c + U <= jb->channels; c += U, xp += U * xs, wp += U * MR) {
-            UNROLL
-            for (int u = 0; u < U; u++) {
-                __m256 xv = _mm256_maskload_ps(xp + u * xs, mask);
-                UNROLL
-                for (int m = 0; m < R; m++)
-                    acc[u][m] =
-                        _mm256_fmadd_ps(_mm256_broadcast_ss(wp + u * MR + m), xv, acc[u][m]);
-            }
+            EACH4(u, 0, U, __m256 xv = _mm256_maskload_ps(xp + u * xs, mask);
+                  EACH4(m, 0, R,
+                        acc[u][m] =
+                            _mm256_fmadd_ps(_mm256_broadcast_ss(wp + u * MR + m), xv, acc[u][m])));
         }
         for (; c < jb->channels; c++, xp += xs, wp += MR) {
             __m256 xv = _mm256_maskload_ps(xp, mask);
-            UNROLL
-            for (int m = 0; m < R; m++)
-                acc[0][m] = _mm256_fmadd_ps(_mm256_broadcast_ss(wp + m), xv, acc[0][m]);
+            EACH4(m, 0, R, acc[0][m] = _mm256_fmadd_ps(_mm256_broadcast_ss(wp + m), xv, acc[0][m]));
         }
     }
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        UNROLL
-        for (int u = 1; u < U; u++) acc[0][m] = _mm256_add_ps(acc[0][m], acc[u][m]);
-        store_pixels(jb, r0 + m, 0, acc[0][m], n);
-    }
+    EACH4(m, 0, R, EACH4(u, 1, U, acc[0][m] = _mm256_add_ps(acc[0][m], acc[u][m]));
+          store_pixels(jb, r0 + m, 0, acc[0][m], n));
 }
 
 typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t c0, size_t cn,
@@ -205,15 +204,9 @@ static void pv_all(const conv_job *jb) {
  * channel is its own plane. */
 INLINE void cv_tile(const conv_job *jb, size_t j, const int NW, const int NP, const int U) {
     __m256 acc[4][2][8];
-    UNROLL
-    for (int p = 0; p < NP; p++) {
-        UNROLL
-        for (int k = 0; k < NW; k++) {
-            acc[0][k][p] = _mm256_loadu_ps(jb->bias + k * VW);
-            UNROLL
-            for (int u = 1; u < U; u++) acc[u][k][p] = _mm256_setzero_ps();
-        }
-    }
+    EACH8(p, 0, NP,
+          EACH2(k, 0, NW, acc[0][k][p] = _mm256_loadu_ps(jb->bias + k * VW);
+                EACH4(u, 1, U, acc[u][k][p] = _mm256_setzero_ps())));
     const size_t xs = jb->x_cstride;
     for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
         const size_t cn = min_size(jb->channels - c0, CB);
@@ -221,49 +214,27 @@ INLINE void cv_tile(const conv_job *jb, size_t j, const int NW, const int NP, co
             const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR;
             size_t c = 0;
             for (; c + U <= cn; c += U, xp += U * xs, wp += U * MR) {
-                UNROLL
-                for (int u = 0; u < U; u++) {
-                    __m256 wv[2];
-                    UNROLL
-                    for (int k = 0; k < NW; k++) wv[k] = _mm256_loadu_ps(wp + u * MR + k * VW);
-                    UNROLL
-                    for (int p = 0; p < NP; p++) {
-                        __m256 xb = _mm256_broadcast_ss(xp + u * xs + p);
-                        UNROLL
-                        for (int k = 0; k < NW; k++)
-                            acc[u][k][p] = _mm256_fmadd_ps(wv[k], xb, acc[u][k][p]);
-                    }
-                }
+                EACH4(u, 0, U, __m256 wv[2];
+                      EACH2(k, 0, NW, wv[k] = _mm256_loadu_ps(wp + u * MR + k * VW)); EACH8(
+                          p, 0, NP, __m256 xb = _mm256_broadcast_ss(xp + u * xs + p); EACH2(
+                              k, 0, NW, acc[u][k][p] = _mm256_fmadd_ps(wv[k], xb, acc[u][k][p]))));
             }
             for (; c < cn; c++, xp += xs, wp += MR) {
                 __m256 wv[2];
-                UNROLL
-                for (int k = 0; k < NW; k++) wv[k] = _mm256_loadu_ps(wp + k * VW);
-                UNROLL
-                for (int p = 0; p < NP; p++) {
-                    __m256 xb = _mm256_broadcast_ss(xp + p);
-                    UNROLL
-                    for (int k = 0; k < NW; k++)
-                        acc[0][k][p] = _mm256_fmadd_ps(wv[k], xb, acc[0][k][p]);
-                }
+                EACH2(k, 0, NW, wv[k] = _mm256_loadu_ps(wp + k * VW));
+                EACH8(p, 0, NP, __m256 xb = _mm256_broadcast_ss(xp + p);
+                      EACH2(k, 0, NW, acc[0][k][p] = _mm256_fmadd_ps(wv[k], xb, acc[0][k][p])));
             }
         }
     }
     float tile[8][MR];
-    UNROLL
-    for (int p = 0; p < NP; p++) {
-        UNROLL
-        for (int k = 0; k < NW; k++) {
-            UNROLL
-            for (int u = 1; u < U; u++) acc[0][k][p] = _mm256_add_ps(acc[0][k][p], acc[u][k][p]);
-            _mm256_storeu_ps(tile[p] + k * VW, acc[0][k][p]);
-        }
-    }
+    EACH8(p, 0, NP,
+          EACH2(k, 0, NW, EACH4(u, 1, U, acc[0][k][p] = _mm256_add_ps(acc[0][k][p], acc[u][k][p]));
+                _mm256_storeu_ps(tile[p] + k * VW, acc[0][k][p])));
     const size_t rows = min_size(jb->rows, (size_t)NW * VW); /* cv_all picks NW to cover rows */
     for (size_t m = 0; m < rows; m++) {
         float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
-        UNROLL
-        for (int p = 0; p < NP; p++) y[(size_t)p * jb->y_pstride] = tile[p][m];
+        EACH8(p, 0, NP, y[(size_t)p * jb->y_pstride] = tile[p][m]);
     }
 }
 

@@ -9,8 +9,35 @@
  * group uses them (over all channels, each tap or group would stream them from L2 again). */
 #define CB 32
 #define INLINE static inline __attribute__((always_inline))
-/* Register tiles are arrays indexed by constants: unrolled early, they become registers. */
-#define UNROLL _Pragma("GCC unroll 8")
+/* Register tiles are arrays indexed by constants, which compilers keep in registers. EACHn runs
+ * stmt for i = lo..hi-1 (hi a constant after inlining) as straight-line code rather than
+ * a loop to unroll: clang leaves some such loops rolled (and ignores "GCC unroll"), and one
+ * variable index puts the whole tile in memory. */
+#define EACH_1(i, k, lo, hi, ...)                                                                  \
+    {                                                                                              \
+        const int i = k;                                                                           \
+        if (i >= (lo) && i < (hi)) {                                                               \
+            __VA_ARGS__;                                                                           \
+        }                                                                                          \
+    }
+/* EACHn covers i < n: the tile dimension it walks has n entries. */
+#define EACH2(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH_1(i, 0, lo, hi, __VA_ARGS__) EACH_1(i, 1, lo, hi, __VA_ARGS__)                        \
+    } while (0)
+#define EACH4(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH_1(i, 0, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 1, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 2, lo, hi, __VA_ARGS__) EACH_1(i, 3, lo, hi, __VA_ARGS__)                        \
+    } while (0)
+#define EACH8(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH4(i, lo, hi, __VA_ARGS__);                                                             \
+        EACH_1(i, 4, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 5, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 6, lo, hi, __VA_ARGS__) EACH_1(i, 7, lo, hi, __VA_ARGS__)                        \
+    } while (0)
 
 /* The call's arguments, gathered so the tile helpers take one pointer. */
 typedef struct conv_job {
@@ -51,43 +78,29 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
                     size_t c0, size_t cn, __m512 *part) {
     __m512 acc[4][8];
     const __mmask16 mask = lane_mask(tail);
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        __m512 b = _mm512_set1_ps(jb->bias[r0 + m]);
-        UNROLL
-        for (int v = 0; v < NV; v++) acc[m][v] = c0 == 0 ? b : part[m * NV + v];
+    if (c0 == 0) {
+        EACH4(m, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + m]);
+              EACH8(v, 0, NV, acc[m][v] = b));
+    } else {
+        EACH4(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
     }
     const size_t xs = jb->x_cstride;
     for (size_t t = 0; t < jb->taps; t++) {
         const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
         for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
             __m512 xv[8];
-            UNROLL
-            for (int v = 0; v < NV - 1; v++) xv[v] = _mm512_loadu_ps(xp + v * VW);
+            EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
             xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
-            UNROLL
-            for (int m = 0; m < R; m++) {
-                const __m512 wb = _mm512_set1_ps(wp[m]);
-                UNROLL
-                for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v]);
-            }
+            EACH4(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
+                  EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
         }
     }
     if (c0 + cn < jb->channels) {
-        UNROLL
-        for (int m = 0; m < R; m++) {
-            UNROLL
-            for (int v = 0; v < NV; v++) part[m * NV + v] = acc[m][v];
-        }
+        EACH4(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
         return;
     }
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        UNROLL
-        for (int v = 0; v < NV - 1; v++)
-            store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW);
-        store_pixels(jb, r0 + m, j + (size_t)(NV - 1) * VW, acc[m][NV - 1], tail);
-    }
+    EACH4(m, 0, R, EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW));
+          store_pixels(jb, r0 + m, j + (size_t)(NV - 1) * VW, acc[m][NV - 1], tail));
 }
 
 typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail, size_t c0, size_t cn,
@@ -153,12 +166,8 @@ static void pv_all(const conv_job *jb) {
  * even for one pixel. Results go through a stack tile since each channel is its own plane. */
 INLINE void cv_tile(const conv_job *jb, size_t j, const int NP, const int U) {
     __m512 acc[8][8];
-    UNROLL
-    for (int p = 0; p < NP; p++) {
-        acc[0][p] = _mm512_loadu_ps(jb->bias);
-        UNROLL
-        for (int u = 1; u < U; u++) acc[u][p] = _mm512_setzero_ps();
-    }
+    EACH8(p, 0, NP, acc[0][p] = _mm512_loadu_ps(jb->bias);
+          EACH8(u, 1, U, acc[u][p] = _mm512_setzero_ps()));
     const size_t xs = jb->x_cstride;
     for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
         const size_t cn = min_size(jb->channels - c0, CB);
@@ -166,33 +175,23 @@ INLINE void cv_tile(const conv_job *jb, size_t j, const int NP, const int U) {
             const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR;
             size_t c = 0;
             for (; c + U <= cn; c += U, xp += U * xs, wp += U * MR) {
-                UNROLL
-                for (int u = 0; u < U; u++) {
-                    const __m512 wv = _mm512_loadu_ps(wp + u * MR);
-                    UNROLL
-                    for (int p = 0; p < NP; p++)
-                        acc[u][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[u * xs + p]), acc[u][p]);
-                }
+                EACH8(u, 0, U, const __m512 wv = _mm512_loadu_ps(wp + u * MR);
+                      EACH8(p, 0, NP,
+                            acc[u][p] =
+                                _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[u * xs + p]), acc[u][p])));
             }
             for (; c < cn; c++, xp += xs, wp += MR) {
                 const __m512 wv = _mm512_loadu_ps(wp);
-                UNROLL
-                for (int p = 0; p < NP; p++)
-                    acc[0][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[p]), acc[0][p]);
+                EACH8(p, 0, NP, acc[0][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[p]), acc[0][p]));
             }
         }
     }
     float tile[8][MR];
-    UNROLL
-    for (int p = 0; p < NP; p++) {
-        UNROLL
-        for (int u = 1; u < U; u++) acc[0][p] = _mm512_add_ps(acc[0][p], acc[u][p]);
-        _mm512_storeu_ps(tile[p], acc[0][p]);
-    }
+    EACH8(p, 0, NP, EACH8(u, 1, U, acc[0][p] = _mm512_add_ps(acc[0][p], acc[u][p]));
+          _mm512_storeu_ps(tile[p], acc[0][p]));
     for (size_t m = 0; m < jb->rows; m++) {
         float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
-        UNROLL
-        for (int p = 0; p < NP; p++) y[(size_t)p * jb->y_pstride] = tile[p][m];
+        EACH8(p, 0, NP, y[(size_t)p * jb->y_pstride] = tile[p][m]);
     }
 }
 

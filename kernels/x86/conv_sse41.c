@@ -9,8 +9,35 @@
  * outside the channel loop, every tap would stream all channels from L2 again). */
 #define CB 32
 #define INLINE static inline __attribute__((always_inline))
-/* Register tiles are arrays indexed by constants: unrolled early, they become registers. */
-#define UNROLL _Pragma("GCC unroll 8")
+/* Register tiles are arrays indexed by constants, which compilers keep in registers. EACHn runs
+ * stmt for i = lo..hi-1 (hi a constant after inlining) as straight-line code rather than
+ * a loop to unroll: clang leaves some such loops rolled (and ignores "GCC unroll"), and one
+ * variable index puts the whole tile in memory. */
+#define EACH_1(i, k, lo, hi, ...)                                                                  \
+    {                                                                                              \
+        const int i = k;                                                                           \
+        if (i >= (lo) && i < (hi)) {                                                               \
+            __VA_ARGS__;                                                                           \
+        }                                                                                          \
+    }
+/* EACHn covers i < n: the tile dimension it walks has n entries. */
+#define EACH2(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH_1(i, 0, lo, hi, __VA_ARGS__) EACH_1(i, 1, lo, hi, __VA_ARGS__)                        \
+    } while (0)
+#define EACH4(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH_1(i, 0, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 1, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 2, lo, hi, __VA_ARGS__) EACH_1(i, 3, lo, hi, __VA_ARGS__)                        \
+    } while (0)
+#define EACH8(i, lo, hi, ...)                                                                      \
+    do {                                                                                           \
+        EACH4(i, lo, hi, __VA_ARGS__);                                                             \
+        EACH_1(i, 4, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 5, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 6, lo, hi, __VA_ARGS__) EACH_1(i, 7, lo, hi, __VA_ARGS__)                        \
+    } while (0)
 
 /* The call's arguments, gathered so the tile helpers take one pointer. */
 typedef struct conv_job {
@@ -52,13 +79,8 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     size_t jl = min_size(j + (size_t)(NV - 1) * VW, jb->pixels - VW);
     const ptrdiff_t dl = (ptrdiff_t)jl - (ptrdiff_t)j;
     const __m128 b = _mm_loadu_ps(jb->bias + r0);
-    UNROLL
-    for (int v = 0; v < NV; v++) {
-        if (R > 0) acc[0][v] = LANE(b, 0);
-        if (R > 1) acc[1][v] = LANE(b, 1);
-        if (R > 2) acc[2][v] = LANE(b, 2);
-        if (R > 3) acc[3][v] = LANE(b, 3);
-    }
+    EACH8(v, 0, NV, if (R > 0) acc[0][v] = LANE(b, 0); if (R > 1) acc[1][v] = LANE(b, 1);
+          if (R > 2) acc[2][v] = LANE(b, 2); if (R > 3) acc[3][v] = LANE(b, 3));
     const size_t xs = jb->x_cstride;
     for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
         const size_t cn = min_size(jb->channels - c0, CB);
@@ -66,28 +88,19 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
             const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
             for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
                 __m128 xv[8], wb[4];
-                UNROLL
-                for (int v = 0; v < NV - 1; v++) xv[v] = _mm_loadu_ps(xp + v * VW);
+                EACH8(v, 0, NV - 1, xv[v] = _mm_loadu_ps(xp + v * VW));
                 xv[NV - 1] = _mm_loadu_ps(xp + dl);
                 const __m128 w4 = _mm_loadu_ps(wp);
                 if (R > 0) wb[0] = LANE(w4, 0);
                 if (R > 1) wb[1] = LANE(w4, 1);
                 if (R > 2) wb[2] = LANE(w4, 2);
                 if (R > 3) wb[3] = LANE(w4, 3);
-                UNROLL
-                for (int m = 0; m < R; m++) {
-                    UNROLL
-                    for (int v = 0; v < NV; v++) acc[m][v] = mul_add(wb[m], xv[v], acc[m][v]);
-                }
+                EACH4(m, 0, R, EACH8(v, 0, NV, acc[m][v] = mul_add(wb[m], xv[v], acc[m][v])));
             }
         }
     }
-    UNROLL
-    for (int m = 0; m < R; m++) {
-        UNROLL
-        for (int v = 0; v < NV - 1; v++) store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v]);
-        store_pixels(jb, r0 + m, jl, acc[m][NV - 1]);
-    }
+    EACH4(m, 0, R, EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v]));
+          store_pixels(jb, r0 + m, jl, acc[m][NV - 1]));
 }
 
 typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j);
@@ -147,15 +160,9 @@ static void pv_all(const conv_job *jb) {
  * each channel is its own plane. */
 INLINE void cv_tile(const conv_job *jb, size_t j, const int NW, const int NP, const int U) {
     __m128 acc[4][2][8];
-    UNROLL
-    for (int p = 0; p < NP; p++) {
-        UNROLL
-        for (int k = 0; k < NW; k++) {
-            acc[0][k][p] = _mm_loadu_ps(jb->bias + k * VW);
-            UNROLL
-            for (int u = 1; u < U; u++) acc[u][k][p] = _mm_setzero_ps();
-        }
-    }
+    EACH8(p, 0, NP,
+          EACH2(k, 0, NW, acc[0][k][p] = _mm_loadu_ps(jb->bias + k * VW);
+                EACH4(u, 1, U, acc[u][k][p] = _mm_setzero_ps())));
     const size_t xs = jb->x_cstride;
     for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
         const size_t cn = min_size(jb->channels - c0, CB);
@@ -163,48 +170,27 @@ INLINE void cv_tile(const conv_job *jb, size_t j, const int NW, const int NP, co
             const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR;
             size_t c = 0;
             for (; c + U <= cn; c += U, xp += U * xs, wp += U * MR) {
-                UNROLL
-                for (int u = 0; u < U; u++) {
-                    __m128 wv[2];
-                    UNROLL
-                    for (int k = 0; k < NW; k++) wv[k] = _mm_loadu_ps(wp + u * MR + k * VW);
-                    UNROLL
-                    for (int p = 0; p < NP; p++) {
-                        const __m128 xb = _mm_load1_ps(xp + u * xs + p);
-                        UNROLL
-                        for (int k = 0; k < NW; k++)
-                            acc[u][k][p] = mul_add(wv[k], xb, acc[u][k][p]);
-                    }
-                }
+                EACH4(u, 0, U, __m128 wv[2];
+                      EACH2(k, 0, NW, wv[k] = _mm_loadu_ps(wp + u * MR + k * VW));
+                      EACH8(p, 0, NP, const __m128 xb = _mm_load1_ps(xp + u * xs + p);
+                            EACH2(k, 0, NW, acc[u][k][p] = mul_add(wv[k], xb, acc[u][k][p]))));
             }
             for (; c < cn; c++, xp += xs, wp += MR) {
                 __m128 wv[2];
-                UNROLL
-                for (int k = 0; k < NW; k++) wv[k] = _mm_loadu_ps(wp + k * VW);
-                UNROLL
-                for (int p = 0; p < NP; p++) {
-                    const __m128 xb = _mm_load1_ps(xp + p);
-                    UNROLL
-                    for (int k = 0; k < NW; k++) acc[0][k][p] = mul_add(wv[k], xb, acc[0][k][p]);
-                }
+                EACH2(k, 0, NW, wv[k] = _mm_loadu_ps(wp + k * VW));
+                EACH8(p, 0, NP, const __m128 xb = _mm_load1_ps(xp + p);
+                      EACH2(k, 0, NW, acc[0][k][p] = mul_add(wv[k], xb, acc[0][k][p])));
             }
         }
     }
     float tile[8][MR];
-    UNROLL
-    for (int p = 0; p < NP; p++) {
-        UNROLL
-        for (int k = 0; k < NW; k++) {
-            UNROLL
-            for (int u = 1; u < U; u++) acc[0][k][p] = _mm_add_ps(acc[0][k][p], acc[u][k][p]);
-            _mm_storeu_ps(tile[p] + k * VW, acc[0][k][p]);
-        }
-    }
+    EACH8(p, 0, NP,
+          EACH2(k, 0, NW, EACH4(u, 1, U, acc[0][k][p] = _mm_add_ps(acc[0][k][p], acc[u][k][p]));
+                _mm_storeu_ps(tile[p] + k * VW, acc[0][k][p])));
     const size_t rows = min_size(jb->rows, (size_t)NW * VW); /* cv_all picks NW to cover rows */
     for (size_t m = 0; m < rows; m++) {
         float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
-        UNROLL
-        for (int p = 0; p < NP; p++) y[(size_t)p * jb->y_pstride] = tile[p][m];
+        EACH8(p, 0, NP, y[(size_t)p * jb->y_pstride] = tile[p][m]);
     }
 }
 
