@@ -1,5 +1,4 @@
-/* direct: zero-free stride-phase (sub-pixel) decomposition; each phase is a stride-1 convolution.
- */
+/* direct: stride-phase (sub-pixel) decomposition, no inserted zeros; a stride-1 conv per phase. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +26,7 @@ typedef struct direct_state {
     float *x_rows;
     size_t pad_left, pad_right, row_width;
     size_t *phase_segments; /* segments of column phase p: [phase_segments[p], [p + 1]) */
-    int column_phase_major; /* loop order, see direct_run */
+    int column_phase_major; /* loop order, see direct_block */
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
