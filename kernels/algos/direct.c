@@ -1,6 +1,6 @@
-/* direct: zero-free stride-phase (sub-pixel) decomposition; each phase is a stride-1 convolution.
- */
+/* direct: stride-phase (sub-pixel) decomposition, no inserted zeros; a stride-1 conv per phase. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -17,58 +17,124 @@ typedef struct direct_state {
     column_segment *segments;
     size_t segment_count;
     uint32_t *col_tap; /* kx of each column tap of a segment */
-    size_t *col_input; /* input column of the segment's first pixel for that kx */
+    size_t *col_input; /* column of the segment's first pixel for that kx in a (padded) row */
     const float **x_taps, **w_taps;
+    /* One group's input re-laid out as [iy][c][pad_left zeros, ix, pad_right zeros], or NULL
+     * when the plain [c][iy][ix] layout is the same thing (one channel, no padding). The
+     * micro-kernel walks channels at a fixed pixel offset, and with [c][iy][ix] a power-of-two
+     * plane (64x64: 16 KB) would put every channel's row in the same L1 set. */
+    float *x_rows;
+    size_t pad_left, pad_right, row_width;
+    size_t *phase_segments; /* segments of column phase p: [phase_segments[p], [p + 1]) */
+    int column_phase_major; /* loop order, see direct_block */
 } direct_state;
+
+/* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
+ * consecutive channels are cstride apart. */
+typedef struct input_view {
+    const float *base;
+    size_t row_stride, cstride;
+} input_view;
+
+/* Kernel column kx lands on phase ox0 when ox0 + pw - kx*dw is a multiple of sw; pixel j of the
+ * phase then reads input column base + j, which is inside the input for j in [lo, hi). */
+typedef struct column_tap {
+    int64_t base, lo, hi;
+} column_tap;
+
+static int column_tap_at(const tconv_geometry *g, int64_t ox0, int64_t pixels, int64_t kx,
+                         column_tap *ct) {
+    const tconv_shape *s = &g->s;
+    int64_t num = ox0 + s->pad_w - kx * s->dilation_w;
+    if (((num % s->stride_w) + s->stride_w) % s->stride_w != 0) return 0;
+    ct->base = num / s->stride_w;
+    ct->lo = ct->base < 0 ? -ct->base : 0;
+    ct->hi = s->in_w - ct->base < pixels ? s->in_w - ct->base : pixels;
+    return ct->lo < ct->hi;
+}
+
+static int64_t phase_pixels(const tconv_geometry *g, int64_t ox0) {
+    return (g->out_w - 1 - ox0) / g->s.stride_w + 1;
+}
+
+static int64_t column_phases(const tconv_geometry *g) {
+    return g->s.stride_w < g->out_w ? g->s.stride_w : g->out_w;
+}
+
+/* Zero columns around the packed input rows let one call cover a whole phase row (taps that
+ * leave the input read zeros) instead of splitting it at the borders into 1- or 2-pixel
+ * segments, which fill vectors badly and cost a full pass over taps x channels each. Chosen
+ * while the multiply-adds on zeros stay within 1/8 of the useful ones (DCGAN 512->256: 1/15). */
+static void choose_padding(const tconv_geometry *g, direct_state *st) {
+    int64_t useful = 0, padded = 0, left = 0, right = 0;
+    column_tap ct;
+    for (int64_t ox0 = 0; ox0 < column_phases(g); ox0++) {
+        int64_t pixels = phase_pixels(g, ox0);
+        for (int64_t kx = 0; kx < g->s.kernel_w; kx++) {
+            if (!column_tap_at(g, ox0, pixels, kx, &ct)) continue;
+            useful += ct.hi - ct.lo;
+            padded += pixels;
+            if (-ct.base > left) left = -ct.base;
+            if (ct.base + pixels - g->s.in_w > right) right = ct.base + pixels - g->s.in_w;
+        }
+    }
+    if ((left > 0 || right > 0) && padded * 8 <= useful * 9)
+        st->pad_left = (size_t)left, st->pad_right = (size_t)right;
+    st->row_width = st->pad_left + g->in_w + st->pad_right;
+}
 
 static int compare_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
 }
 
+/* Cuts one phase row at the borders where kernel columns leave the input (no padding), or
+ * keeps it whole (padding); returns the number of bounds, sorted. */
+static size_t segment_bounds(const tconv_geometry *g, const direct_state *st, int64_t ox0,
+                             size_t *bounds) {
+    int64_t pixels = phase_pixels(g, ox0);
+    size_t nb = 0;
+    column_tap ct;
+    bounds[nb++] = 0;
+    bounds[nb++] = (size_t)pixels;
+    if (st->row_width > g->in_w) return nb;
+    for (int64_t kx = 0; kx < g->s.kernel_w; kx++)
+        if (column_tap_at(g, ox0, pixels, kx, &ct))
+            bounds[nb++] = (size_t)ct.lo, bounds[nb++] = (size_t)ct.hi;
+    qsort(bounds, nb, sizeof *bounds, compare_size);
+    return nb;
+}
+
 /* Walks every phase's segments; with NULL arrays it only counts segments and taps. */
 static void walk_segments(const tconv_geometry *g, direct_state *st, size_t *bounds,
                           size_t *segments_out, size_t *taps_out) {
-    const tconv_shape *s = &g->s;
-    int64_t sw = s->stride_w, dw = s->dilation_w, pw = s->pad_w, kw = s->kernel_w;
-    int64_t in_w = s->in_w, phases = sw < g->out_w ? sw : g->out_w;
+    int64_t sw = g->s.stride_w, left = (int64_t)st->pad_left, width = (int64_t)st->row_width;
     size_t nseg = 0, ntap = 0;
-    for (int64_t ox0 = 0; ox0 < phases; ox0++) {
-        int64_t pixels = (g->out_w - 1 - ox0) / sw + 1;
-        size_t nb = 0;
-        bounds[nb++] = 0;
-        bounds[nb++] = (size_t)pixels;
-        /* Kernel column kx lands on this phase when ox0 + pw - kx*dw is a multiple of sw; then
-         * pixel j reads input column base + j, valid for j in [lo, hi). */
-        for (int64_t kx = 0; kx < kw; kx++) {
-            int64_t num = ox0 + pw - kx * dw;
-            if (((num % sw) + sw) % sw != 0) continue;
-            int64_t base = num / sw;
-            int64_t lo = base < 0 ? -base : 0, hi = in_w - base < pixels ? in_w - base : pixels;
-            if (lo < hi) bounds[nb++] = (size_t)lo, bounds[nb++] = (size_t)hi;
-        }
-        qsort(bounds, nb, sizeof *bounds, compare_size);
+    for (int64_t ox0 = 0; ox0 < column_phases(g); ox0++) {
+        int64_t pixels = phase_pixels(g, ox0);
+        size_t nb = segment_bounds(g, st, ox0, bounds);
+        if (st->phase_segments) st->phase_segments[ox0] = nseg;
         for (size_t i = 0; i + 1 < nb; i++) {
             size_t a = bounds[i], b = bounds[i + 1];
             if (a == b) continue;
             if (st->segments)
                 st->segments[nseg] =
                     (column_segment){(size_t)ox0 + a * (size_t)sw, b - a, ntap, ntap};
-            for (int64_t kx = 0; kx < kw; kx++) {
-                int64_t num = ox0 + pw - kx * dw;
-                if (((num % sw) + sw) % sw != 0) continue;
-                int64_t base = num / sw;
-                if (base + (int64_t)a >= 0 && base + (int64_t)b <= in_w) {
-                    if (st->col_tap)
-                        st->col_tap[ntap] = (uint32_t)kx,
-                        st->col_input[ntap] = (size_t)(base + (int64_t)a);
-                    ntap++;
-                }
+            column_tap ct;
+            for (int64_t kx = 0; kx < g->s.kernel_w; kx++) {
+                /* A tap belongs to the segment when it reads only inside the (padded) row. */
+                if (!column_tap_at(g, ox0, pixels, kx, &ct)) continue;
+                int64_t first = left + ct.base + (int64_t)a, last = left + ct.base + (int64_t)b;
+                if (first < 0 || last > width) continue;
+                if (st->col_tap)
+                    st->col_tap[ntap] = (uint32_t)kx, st->col_input[ntap] = (size_t)first;
+                ntap++;
             }
             if (st->segments) st->segments[nseg].tap_end = ntap;
             nseg++;
         }
     }
+    if (st->phase_segments) st->phase_segments[column_phases(g)] = nseg;
     *segments_out = nseg;
     *taps_out = ntap;
 }
@@ -84,10 +150,42 @@ static tconv_status build_segments(tconv_plan *plan, direct_state *st) {
                                (void **)&st->segments)) ||
         (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(uint32_t),
                                (void **)&st->col_tap)) ||
-        (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(size_t), (void **)&st->col_input)))
+        (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(size_t),
+                               (void **)&st->col_input)) ||
+        (rc = tconv_plan_alloc(plan, "column phases", (size_t)column_phases(g) + 1, sizeof(size_t),
+                               (void **)&st->phase_segments)))
         return rc;
     walk_segments(g, st, bounds, &st->segment_count, &ntap);
     return TCONV_OK;
+}
+
+/* Rows of one row phase use the same kernel rows. When their weights for one block of output
+ * channels are too big to stay in L2 next to the input (DCGAN 512->256 with 16 channels per
+ * block: 256 KB), column phases go outermost too, so each call's taps were used by the row
+ * before; otherwise whole rows are written at once, which keeps output lines in cache. */
+#define PHASE_MAJOR_WEIGHT_BYTES (128 * 1024)
+static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
+    const tconv_geometry *g = &plan->g;
+    size_t max_ky = 0;
+    for (size_t oy = 0; oy < g->out_hs; oy++) {
+        size_t n = st->rows.start[oy + 1] - st->rows.start[oy];
+        if (n > max_ky) max_ky = n;
+    }
+    double bytes = (double)max_ky * (double)g->s.kernel_w * (double)g->cin_g *
+                   (double)plan->k.conv.mr * sizeof(float);
+    st->column_phase_major = bytes > PHASE_MAJOR_WEIGHT_BYTES;
+}
+
+/* The packed input rows, when the kernel cannot read x as it is. */
+static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
+    const tconv_geometry *g = &plan->g;
+    size_t rows, row_bytes;
+    if (g->cin_g == 1 && st->row_width == g->in_w) return TCONV_OK;
+    tconv_status rc = tconv_size_mul("input rows", &rows, g->in_h, g->cin_g);
+    if (rc == TCONV_OK) rc = tconv_size_mul("input rows", &row_bytes, st->row_width, sizeof(float));
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "input rows", rows, row_bytes, (void **)&st->x_rows);
+    return rc;
 }
 
 static tconv_status direct_create(tconv_plan *plan, const float *w, const float *bias) {
@@ -99,37 +197,74 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     if (rc == TCONV_OK)
         rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
                                    s->dilation_h, &st->rows);
-    if (rc == TCONV_OK) rc = build_segments(plan, st);
+    if (rc == TCONV_OK) {
+        choose_padding(g, st);
+        rc = build_segments(plan, st);
+    }
+    if (rc == TCONV_OK) choose_loop_order(plan, st);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->x_taps);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->w_taps);
     if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
     if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
+    if (rc == TCONV_OK) rc = alloc_input_rows(plan, st);
     if (rc == TCONV_OK) plan->state = st;
     return rc;
 }
 
-/* One block of output channels of one output row: a micro-kernel call per column segment with
- * exactly the (ky, kx) taps that land there. */
-static void direct_row(const tconv_plan *plan, direct_state *st, const float *x_group,
+/* One block of output channels of one output row, segments [first, last): a micro-kernel call
+ * per column segment with exactly the (ky, kx) taps that land there. */
+static void direct_row(const tconv_plan *plan, direct_state *st, const input_view *in,
                        const float *w_block, const float *bias, size_t rows, size_t oy,
-                       float *y_block) {
+                       size_t first, size_t last, float *y_block) {
     const tconv_geometry *g = &plan->g;
     size_t kw = (size_t)g->s.kernel_w, tap_stride = g->cin_g * plan->k.conv.mr;
-    for (size_t sgi = 0; sgi < st->segment_count; sgi++) {
+    for (size_t sgi = first; sgi < last; sgi++) {
         const column_segment *seg = &st->segments[sgi];
         size_t n = 0;
         for (size_t r = st->rows.start[oy]; r < st->rows.start[oy + 1]; r++) {
-            const float *x_row = x_group + st->rows.input[r] * g->in_w;
+            const float *x_row = in->base + st->rows.input[r] * in->row_stride;
             for (size_t q = seg->tap_begin; q < seg->tap_end; q++) {
                 st->x_taps[n] = x_row + st->col_input[q];
                 st->w_taps[n++] = w_block + (st->rows.tap[r] * kw + st->col_tap[q]) * tap_stride;
             }
         }
-        plan->k.conv.fn(rows, seg->pixels, n, st->x_taps, g->in_plane, g->cin_g, st->w_taps, bias,
+        plan->k.conv.fn(rows, seg->pixels, n, st->x_taps, in->cstride, g->cin_g, st->w_taps, bias,
                         y_block + oy * g->out_ws + seg->ox_start, g->out_plane,
                         (size_t)g->s.stride_w);
+    }
+}
+
+/* The group's input as the micro-kernel reads it: copied to padded [iy][c][ix] rows when that
+ * differs from x (the padding columns were zeroed at allocation and are never written). */
+static input_view view_input(const tconv_plan *plan, const direct_state *st, const float *xg) {
+    const tconv_geometry *g = &plan->g;
+    if (st->x_rows == NULL) return (input_view){xg, g->in_w, g->in_plane};
+    for (size_t iy = 0; iy < g->in_h; iy++)
+        for (size_t c = 0; c < g->cin_g; c++)
+            memcpy(st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left,
+                   xg + c * g->in_plane + iy * g->in_w, g->in_w * sizeof(float));
+    return (input_view){st->x_rows, g->cin_g * st->row_width, st->row_width};
+}
+
+/* One block of output channels, rows phase by phase: rows of one phase use the same kernel rows,
+ * so their weights are still cached from the previous row. */
+static void direct_block(const tconv_plan *plan, direct_state *st, const input_view *in,
+                         const float *w_block, const float *bias, size_t rows, float *y_block) {
+    const tconv_geometry *g = &plan->g;
+    size_t sh = (size_t)g->s.stride_h, row_phases = sh < g->out_hs ? sh : g->out_hs;
+    size_t col_phases = (size_t)column_phases(g);
+    for (size_t py = 0; py < row_phases; py++) {
+        if (!st->column_phase_major) {
+            for (size_t oy = py; oy < g->out_hs; oy += sh)
+                direct_row(plan, st, in, w_block, bias, rows, oy, 0, st->segment_count, y_block);
+            continue;
+        }
+        for (size_t px = 0; px < col_phases; px++)
+            for (size_t oy = py; oy < g->out_hs; oy += sh)
+                direct_row(plan, st, in, w_block, bias, rows, oy, st->phase_segments[px],
+                           st->phase_segments[px + 1], y_block);
     }
 }
 
@@ -139,14 +274,14 @@ static void direct_run(const tconv_plan *plan, const float *x, float *y) {
     size_t mr = plan->k.conv.mr, blocks = tconv_div_up(g->cout_g, mr);
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
-            const float *xg = x + (n * g->groups + grp) * g->cin_g * g->in_plane;
+            const input_view in =
+                view_input(plan, st, x + (n * g->groups + grp) * g->cin_g * g->in_plane);
             for (size_t b = 0; b < blocks; b++) {
                 size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-                const float *wb = st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0);
-                const float *bias = st->bias_packed + (grp * blocks + b) * mr;
-                float *yb = y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane;
-                for (size_t oy = 0; oy < g->out_hs; oy++)
-                    direct_row(plan, st, xg, wb, bias, rows, oy, yb);
+                direct_block(plan, st, &in,
+                             st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
+                             st->bias_packed + (grp * blocks + b) * mr, rows,
+                             y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane);
             }
         }
 }
