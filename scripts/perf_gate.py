@@ -77,6 +77,7 @@ def parse_dump(path):
 
 
 def write_counts(path, meta, counts):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write("# tconv callgrind instruction counts (scripts/perf_gate.py)\n")
         for key in ("compiler", "flags", "valgrind", "commit"):
@@ -204,13 +205,18 @@ def cmd_check(args):
         diff = ", ".join(f"{k}: baseline '{base_meta.get(k)}' vs here '{meta.get(k)}'"
                          for k in ("compiler", "flags", "valgrind") if base_meta.get(k) != meta.get(k))
         print(f"perf gate: toolchain differs from the baseline's ({diff})")
+        # The commit that last changed the baseline file holds the code that produced it (baselines
+        # are committed with the change that causes them); the header's commit is the fallback.
+        log = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%H", "--", args.baseline],
+                             capture_output=True, text=True)
+        commit = log.stdout.strip() or base_meta.get("commit", "")
         try:
-            base = rebuild_baseline_counts(base_meta.get("commit", ""), meta)
+            base = rebuild_baseline_counts(commit, meta)
             note = (f"Toolchain differs from the committed baseline ({diff}); compared against the "
-                    f"baseline commit {base_meta.get('commit')} rebuilt here with this toolchain.")
+                    f"baseline's commit {commit} rebuilt here with this toolchain.")
         except (subprocess.CalledProcessError, RuntimeError) as e:
-            print(f"perf gate: SKIPPED LOUDLY: toolchain differs and the baseline commit "
-                  f"{base_meta.get('commit')} could not be rebuilt ({e}); no comparison made")
+            print(f"perf gate: SKIPPED LOUDLY: toolchain differs and the baseline's commit "
+                  f"{commit} could not be rebuilt ({e}); no comparison made")
             return EXIT_SKIPPED
     text, verdict = report(*compare(base, counts), note)
     if args.report:

@@ -89,6 +89,7 @@ def read_baseline(path):
 
 
 def write_baseline(path, context, result):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write("# tconv timing baseline: median speedup over the reference (scripts/perf_timing.py)\n")
         f.write(f"# cpu: {context.get('cpu.brand')} ({context.get('cpu.vendor')}, family/model/stepping "
