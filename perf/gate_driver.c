@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--shapes") == 0 && i + 1 < argc) path = argv[++i];
         else if (strcmp(argv[i], "--list") == 0) list_only = 1;
         else if (strcmp(argv[i], "--toolchain") == 0) {
-            printf("compiler: %s\nflags: %s\n", TCONV_GATE_COMPILER, TCONV_GATE_FLAGS);
+            printf("compiler: %s\nflags: %s\ncompiler_path: %s\ncflags: %s\n", TCONV_GATE_COMPILER,
+                   TCONV_GATE_FLAGS, TCONV_GATE_COMPILER_PATH, TCONV_GATE_CFLAGS);
             return 0;
         } else {
             usage();

@@ -31,7 +31,8 @@ def valgrind_version():
 
 def toolchain(gate_binary):
     out = subprocess.run([gate_binary, "--toolchain"], capture_output=True, text=True, check=True)
-    meta = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
+    meta = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
+                for line in out.stdout.strip().splitlines())
     meta["valgrind"] = valgrind_version()
     return meta
 
@@ -180,6 +181,8 @@ def rebuild_baseline_counts(commit, current_meta):
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", src, commit], check=True,
                        capture_output=True)
         subprocess.run(["cmake", "-S", src, "-B", build, "-DCMAKE_BUILD_TYPE=Release",
+                        f"-DCMAKE_C_COMPILER={current_meta.get('compiler_path', 'cc')}",
+                        f"-DCMAKE_C_FLAGS={current_meta.get('cflags', '')}",
                         "-DTCONV_BUILD_TESTS=OFF"], check=True, capture_output=True)
         subprocess.run(["cmake", "--build", build, "--target", "tconv-gate", "-j", str(os.cpu_count())],
                        check=True, capture_output=True)
