@@ -8,47 +8,7 @@
 /* Channels per block: the taps of one block reuse their x rows from L1 (with the tap loop
  * outside the channel loop, every tap would stream all channels from L2 again). */
 #define CB 32
-#define INLINE static inline __attribute__((always_inline))
-/* Register tiles are arrays indexed by constants, which compilers keep in registers. EACHn runs
- * stmt for i = lo..hi-1 (hi a constant after inlining) as straight-line code rather than
- * a loop to unroll: clang leaves some such loops rolled (and ignores "GCC unroll"), and one
- * variable index puts the whole tile in memory. */
-#define EACH_1(i, k, lo, hi, ...)                                                                  \
-    {                                                                                              \
-        const int i = k;                                                                           \
-        if (i >= (lo) && i < (hi)) {                                                               \
-            __VA_ARGS__;                                                                           \
-        }                                                                                          \
-    }
-/* EACHn covers i < n: the tile dimension it walks has n entries. */
-#define EACH2(i, lo, hi, ...)                                                                      \
-    do {                                                                                           \
-        EACH_1(i, 0, lo, hi, __VA_ARGS__) EACH_1(i, 1, lo, hi, __VA_ARGS__)                        \
-    } while (0)
-#define EACH4(i, lo, hi, ...)                                                                      \
-    do {                                                                                           \
-        EACH_1(i, 0, lo, hi, __VA_ARGS__)                                                          \
-        EACH_1(i, 1, lo, hi, __VA_ARGS__)                                                          \
-        EACH_1(i, 2, lo, hi, __VA_ARGS__) EACH_1(i, 3, lo, hi, __VA_ARGS__)                        \
-    } while (0)
-#define EACH8(i, lo, hi, ...)                                                                      \
-    do {                                                                                           \
-        EACH4(i, lo, hi, __VA_ARGS__);                                                             \
-        EACH_1(i, 4, lo, hi, __VA_ARGS__)                                                          \
-        EACH_1(i, 5, lo, hi, __VA_ARGS__)                                                          \
-        EACH_1(i, 6, lo, hi, __VA_ARGS__) EACH_1(i, 7, lo, hi, __VA_ARGS__)                        \
-    } while (0)
-
-/* The call's arguments, gathered so the tile helpers take one pointer. */
-typedef struct conv_job {
-    const float *const *x_taps;
-    const float *const *w_taps;
-    const float *bias;
-    float *y;
-    size_t rows, pixels, taps, channels, x_cstride, y_cstride, y_pstride;
-} conv_job;
-
-static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+#include "conv_tile.h"
 
 /* No FMA before AVX2: a multiply and an add, which Zen 3 issues on separate pipes (2 each). */
 INLINE __m128 mul_add(__m128 a, __m128 b, __m128 acc) { return _mm_add_ps(acc, _mm_mul_ps(a, b)); }
