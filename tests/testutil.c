@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@ uint64_t tu_next(tu_rng *r) { /* splitmix64 */
     return z ^ (z >> 31);
 }
 
-float tu_uniform(tu_rng *r) { return (float)((double)(tu_next(r) >> 40) / (double)(1ull << 23) - 1.0); }
+float tu_uniform(tu_rng *r) {
+    return (float)((double)(tu_next(r) >> 40) / (double)(1ull << 23) - 1.0);
+}
 
 void tu_fill(tu_rng *r, float *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = tu_uniform(r);
@@ -60,33 +63,101 @@ size_t tu_w_elems(const tconv_shape *s) {
 }
 size_t tu_y_elems(const tconv_shape *s) {
     return (size_t)(s->batch * s->out_channels *
-                    out_extent(s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->out_pad_h, s->dilation_h) *
-                    out_extent(s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->out_pad_w, s->dilation_w));
+                    out_extent(s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->out_pad_h,
+                               s->dilation_h) *
+                    out_extent(s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->out_pad_w,
+                               s->dilation_w));
 }
 
 void tu_shape_string(const tconv_shape *s, char *buf, size_t n) {
     snprintf(buf, n,
-             "mb%" PRId64 "ic%" PRId64 "ih%" PRId64 "iw%" PRId64 "oc%" PRId64 "kh%" PRId64 "kw%" PRId64
-             "sh%" PRId64 "sw%" PRId64 "ph%" PRId64 "pw%" PRId64 "oph%" PRId64 "opw%" PRId64 "dh%" PRId64
-             "dw%" PRId64 "g%" PRId64,
+             "mb%" PRId64 "ic%" PRId64 "ih%" PRId64 "iw%" PRId64 "oc%" PRId64 "kh%" PRId64
+             "kw%" PRId64 "sh%" PRId64 "sw%" PRId64 "ph%" PRId64 "pw%" PRId64 "oph%" PRId64
+             "opw%" PRId64 "dh%" PRId64 "dw%" PRId64 "g%" PRId64,
              s->batch, s->in_channels, s->in_h, s->in_w, s->out_channels, s->kernel_h, s->kernel_w,
-             s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->out_pad_h, s->out_pad_w, s->dilation_h,
-             s->dilation_w, s->groups);
+             s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->out_pad_h, s->out_pad_w,
+             s->dilation_h, s->dilation_w, s->groups);
 }
 
-/* The last reference computed, reused when the next check has the same shape and data: every
- * algorithm and ISA of one shape compares against one reference (the slow part under emulation). */
-static struct {
+/* Reference output and magnitude term (|b| + sum |x||w|) for one check. */
+typedef struct reference {
+    float *ref, *mag;
+} reference;
+
+static void reference_free(reference *r) {
+    free(r->ref), free(r->mag);
+    r->ref = r->mag = NULL;
+}
+
+static int reference_compute(const tconv_shape *s, const float *x, const float *w,
+                             const float *bias, reference *r) {
+    size_t ny = tu_y_elems(s);
+    r->ref = malloc(ny * sizeof(float)), r->mag = malloc(ny * sizeof(float));
+    if (!r->ref || !r->mag || tconv_check_reference(s, x, w, bias, r->ref, r->mag) != TCONV_OK) {
+        printf("reference failed: %s\n", tconv_last_error());
+        reference_free(r);
+        return 0;
+    }
+    return 1;
+}
+
+/* Compares y with a computed reference under the derived bound; prints the first failures. */
+static int compare_output(const tconv_shape *s, const char *algo, const char *isa, const float *y,
+                          const reference *r) {
+    size_t ny = tu_y_elems(s);
+    double scale = tconv_check_bound_scale(s);
+    int failures = 0;
+    for (size_t i = 0; i < ny; i++) {
+        double bound = scale * (double)r->mag[i];
+        double err = fabs((double)y[i] - (double)r->ref[i]);
+        if (!(err <= bound)) { /* also catches NaN */
+            if (failures++ < 5) {
+                char desc[256];
+                tu_shape_string(s, desc, sizeof desc);
+                printf("MISMATCH algo=%s isa=%s shape=%s index=%zu expected=%.9g actual=%.9g "
+                       "error=%.3g bound=%.3g\n",
+                       algo, isa ? isa : tconv_active_isa(), desc, i, (double)r->ref[i],
+                       (double)y[i], err, bound);
+            }
+        }
+    }
+    return failures == 0;
+}
+
+int tu_check_output(const tconv_shape *s, const char *algo, const char *isa, const float *x,
+                    const float *w, const float *bias, const float *y) {
+    reference r;
+    if (!reference_compute(s, x, w, bias, &r)) return 0;
+    int ok = compare_output(s, algo, isa, y, &r);
+    reference_free(&r);
+    return ok;
+}
+
+/* tu_run_case's cache of the last reference, per thread: every algorithm and ISA run on one shape
+ * and data set compares against one reference (the slow part, above all under emulation). The
+ * main thread's cache is freed at exit; another thread using tu_run_case calls
+ * tu_release_reference_cache before it ends. */
+static _Thread_local struct {
     tconv_shape shape;
     int has_bias;
-    float *x, *w, *bias, *ref, *mag;
-} last;
+    float *x, *w, *bias;
+    reference r;
+} cache;
 
-static int same_as_last(const tconv_shape *s, const float *x, const float *w, const float *bias) {
-    return last.ref && memcmp(&last.shape, s, sizeof *s) == 0 && last.has_bias == (bias != NULL) &&
-           memcmp(last.x, x, tu_x_elems(s) * sizeof(float)) == 0 &&
-           memcmp(last.w, w, tu_w_elems(s) * sizeof(float)) == 0 &&
-           (!bias || memcmp(last.bias, bias, (size_t)s->out_channels * sizeof(float)) == 0);
+void tu_release_reference_cache(void) {
+    free(cache.x), free(cache.w), free(cache.bias);
+    reference_free(&cache.r);
+    memset(&cache, 0, sizeof cache);
+}
+
+static void register_release_at_exit(void) { atexit(tu_release_reference_cache); }
+
+static int cache_matches(const tconv_shape *s, const float *x, const float *w, const float *bias) {
+    return cache.r.ref && memcmp(&cache.shape, s, sizeof *s) == 0 &&
+           cache.has_bias == (bias != NULL) &&
+           memcmp(cache.x, x, tu_x_elems(s) * sizeof(float)) == 0 &&
+           memcmp(cache.w, w, tu_w_elems(s) * sizeof(float)) == 0 &&
+           (!bias || memcmp(cache.bias, bias, (size_t)s->out_channels * sizeof(float)) == 0);
 }
 
 static float *copy_floats(const float *p, size_t n) {
@@ -95,51 +166,25 @@ static float *copy_floats(const float *p, size_t n) {
     return q;
 }
 
-/* Reference and magnitude for (s, x, w, bias): cached, or computed and cached. NULL on failure. */
-static int reference_for(const tconv_shape *s, const float *x, const float *w, const float *bias) {
-    if (same_as_last(s, x, w, bias)) return 1;
-    free(last.x), free(last.w), free(last.bias), free(last.ref), free(last.mag);
-    memset(&last, 0, sizeof last);
-    size_t ny = tu_y_elems(s);
-    float *ref = malloc(ny * sizeof(float)), *mag = malloc(ny * sizeof(float));
-    if (!ref || !mag || tconv_check_reference(s, x, w, bias, ref, mag) != TCONV_OK) {
-        printf("reference failed: %s\n", tconv_last_error());
-        free(ref), free(mag);
-        return 0;
+static int check_output_cached(const tconv_shape *s, const char *algo, const char *isa,
+                               const float *x, const float *w, const float *bias, const float *y) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_release_at_exit);
+    if (!cache_matches(s, x, w, bias)) {
+        tu_release_reference_cache();
+        if (!reference_compute(s, x, w, bias, &cache.r)) return 0;
+        cache.shape = *s, cache.has_bias = bias != NULL;
+        cache.x = copy_floats(x, tu_x_elems(s));
+        cache.w = copy_floats(w, tu_w_elems(s));
+        cache.bias = copy_floats(bias, bias ? (size_t)s->out_channels : 0);
     }
-    last.shape = *s, last.has_bias = bias != NULL, last.ref = ref, last.mag = mag;
-    last.x = copy_floats(x, tu_x_elems(s));
-    last.w = copy_floats(w, tu_w_elems(s));
-    last.bias = copy_floats(bias, bias ? (size_t)s->out_channels : 0);
-    if (!last.x || !last.w || !last.bias) last.ref = NULL, free(ref); /* no cache, still checked */
-    return 1;
+    int ok = compare_output(s, algo, isa, y, &cache.r);
+    if (!cache.x || !cache.w || !cache.bias) tu_release_reference_cache(); /* copies failed */
+    return ok;
 }
 
-int tu_check_output(const tconv_shape *s, const char *algo, const char *isa, const float *x,
-                    const float *w, const float *bias, const float *y) {
-    size_t ny = tu_y_elems(s);
-    int ok = reference_for(s, x, w, bias);
-    const float *ref = last.ref ? last.ref : NULL, *mag = last.mag;
-    double scale = tconv_check_bound_scale(s);
-    int failures = 0;
-    for (size_t i = 0; ok && i < ny; i++) {
-        double bound = scale * (double)mag[i];
-        double err = fabs((double)y[i] - (double)ref[i]);
-        if (!(err <= bound)) { /* also catches NaN */
-            if (failures++ < 5) {
-                char desc[256];
-                tu_shape_string(s, desc, sizeof desc);
-                printf("MISMATCH algo=%s isa=%s shape=%s index=%zu expected=%.9g actual=%.9g "
-                       "error=%.3g bound=%.3g\n",
-                       algo, isa ? isa : tconv_active_isa(), desc, i, (double)ref[i], (double)y[i],
-                       err, bound);
-            }
-        }
-    }
-    return ok && failures == 0;
-}
-
-int tu_run_case(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t seed, int with_bias) {
+int tu_run_case(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t seed,
+                int with_bias) {
     return tu_run_case_ex(s, algo, isa, seed, (int)(seed & 1), with_bias);
 }
 
@@ -150,7 +195,8 @@ int tu_run_case_ex(const tconv_shape *s, tconv_algo algo, const char *isa, uint6
     tu_guarded gx = {0}, gw = {0}, gb = {0}, gy = {0};
     size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
     int ok = tu_guarded_alloc(&gx, nx, at_end) && tu_guarded_alloc(&gw, nw, at_end) &&
-             tu_guarded_alloc(&gb, (size_t)s->out_channels, at_end) && tu_guarded_alloc(&gy, ny, at_end);
+             tu_guarded_alloc(&gb, (size_t)s->out_channels, at_end) &&
+             tu_guarded_alloc(&gy, ny, at_end);
     if (!ok) {
         printf("guarded allocation failed\n");
     } else {
@@ -171,7 +217,8 @@ int tu_run_case_ex(const tconv_shape *s, tconv_algo algo, const char *isa, uint6
                    tconv_status_string(st), tconv_last_error());
             ok = 0;
         } else {
-            ok = tu_check_output(s, tconv_algo_name(algo), isa, gx.data, gw.data, bias, gy.data);
+            ok =
+                check_output_cached(s, tconv_algo_name(algo), isa, gx.data, gw.data, bias, gy.data);
         }
     }
     tu_guarded_free(&gx), tu_guarded_free(&gw), tu_guarded_free(&gb), tu_guarded_free(&gy);

@@ -12,7 +12,9 @@
  * The bound and its derivation live in bench/check.h (shared with the benchmark harness). */
 #define TU_BOUND_C TCONV_CHECK_BOUND_C
 
-typedef struct tu_rng { uint64_t state; } tu_rng;
+typedef struct tu_rng {
+    uint64_t state;
+} tu_rng;
 void tu_seed(tu_rng *r, uint64_t seed);
 uint64_t tu_next(tu_rng *r);
 float tu_uniform(tu_rng *r); /* in [-1, 1) */
@@ -22,7 +24,11 @@ int64_t tu_range(tu_rng *r, int64_t lo, int64_t hi); /* inclusive */
 /* Buffer of `count` floats between PROT_NONE guard pages. The data ends exactly at the trailing
  * guard page when at_end is 1, and starts exactly after the leading guard page otherwise, so an
  * access just past the chosen edge faults. */
-typedef struct tu_guarded { float *data; void *base; size_t map_bytes; } tu_guarded;
+typedef struct tu_guarded {
+    float *data;
+    void *base;
+    size_t map_bytes;
+} tu_guarded;
 int tu_guarded_alloc(tu_guarded *g, size_t count, int at_end);
 void tu_guarded_free(tu_guarded *g);
 
@@ -39,9 +45,12 @@ int tu_check_output(const tconv_shape *s, const char *algo, const char *isa, con
 
 /* Random data in guarded buffers, a plan for (algo, isa) (isa NULL: dispatcher's choice), one run,
  * the check above. Returns 1 on pass, 0 on a mismatch or a failing call (message printed). */
-int tu_run_case(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t seed, int with_bias);
-/* The same with the data seed and the guard-page edge apart: cases sharing a data seed share one
- * reference computation (tu_check_output caches the last one). */
+int tu_run_case(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t seed,
+                int with_bias);
+/* The same with the data seed and the guard-page edge apart: consecutive cases with one data seed
+ * share one reference computation (a per-thread cache of the last one; a thread other than the
+ * main one calls tu_release_reference_cache before it ends). */
+void tu_release_reference_cache(void);
 int tu_run_case_ex(const tconv_shape *s, tconv_algo algo, const char *isa, uint64_t data_seed,
                    int at_end, int with_bias);
 
