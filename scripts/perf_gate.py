@@ -29,11 +29,28 @@ def valgrind_version():
     return out.stdout.strip()
 
 
+def cpu_model():
+    """Vendor, family, model and name: glibc's string functions (inside the counted region) and
+    the ISAs valgrind can run depend on the CPU, so a baseline holds for one CPU model."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if ":" in line:
+                    key, value = (x.strip() for x in line.split(":", 1))
+                    fields.setdefault(key, value)
+    except OSError:
+        pass
+    return (f"{fields.get('vendor_id', '?')} family {fields.get('cpu family', '?')} model "
+            f"{fields.get('model', '?')} ({fields.get('model name', os.uname().machine)})")
+
+
 def toolchain(gate_binary):
     out = subprocess.run([gate_binary, "--toolchain"], capture_output=True, text=True, check=True)
     meta = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
                 for line in out.stdout.strip().splitlines())
     meta["valgrind"] = valgrind_version()
+    meta["cpu"] = cpu_model()
     return meta
 
 
@@ -81,7 +98,7 @@ def write_counts(path, meta, counts):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write("# tconv callgrind instruction counts (scripts/perf_gate.py)\n")
-        for key in ("compiler", "flags", "valgrind", "commit"):
+        for key in ("compiler", "flags", "valgrind", "cpu", "commit"):
             f.write(f"# {key}: {meta.get(key, 'unknown')}\n")
         for entry in sorted(counts):
             f.write(f"{entry} {counts[entry]}\n")
@@ -169,8 +186,11 @@ def report(rows, geomeans, note):
     return "\n".join(lines) + "\n", verdict
 
 
+MATCHED = ("compiler", "flags", "valgrind", "cpu")
+
+
 def same_toolchain(a, b):
-    return all(a.get(k) == b.get(k) for k in ("compiler", "flags", "valgrind"))
+    return all(a.get(k) == b.get(k) for k in MATCHED)
 
 
 def rebuild_baseline_counts(commit, current_meta):
@@ -206,7 +226,7 @@ def cmd_check(args):
     note = ""
     if not same_toolchain(meta, base_meta):
         diff = ", ".join(f"{k}: baseline '{base_meta.get(k)}' vs here '{meta.get(k)}'"
-                         for k in ("compiler", "flags", "valgrind") if base_meta.get(k) != meta.get(k))
+                         for k in MATCHED if base_meta.get(k) != meta.get(k))
         print(f"perf gate: toolchain differs from the baseline's ({diff})")
         # The commit that last changed the baseline file holds the code that produced it (baselines
         # are committed with the change that causes them); the header's commit is the fallback.
