@@ -41,8 +41,8 @@ tconv_status tconv_axis_taps_build(tconv_plan *plan, int64_t in, int64_t out, in
                                    int64_t stride, int64_t pad, int64_t dilation,
                                    tconv_axis_taps *t) {
     /* The offsets array first, so a huge output fails fast; then count, then fill. */
-    tconv_status st = tconv_plan_alloc(plan, "tap table", (size_t)out + 1, sizeof(size_t),
-                                       (void **)&t->start);
+    tconv_status st =
+        tconv_plan_alloc(plan, "tap table", (size_t)out + 1, sizeof(size_t), (void **)&t->start);
     if (st != TCONV_OK) return st;
     size_t total = 0;
     for (int64_t o = 0; o < out; o++)

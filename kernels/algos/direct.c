@@ -286,4 +286,4 @@ static void direct_run(const tconv_plan *plan, const float *x, float *y) {
         }
 }
 
-const tconv_algo_ops tconv_direct_ops = {"direct", direct_create, direct_run};
+const tconv_algo_ops tconv_direct_ops = {direct_create, direct_run};

@@ -177,7 +177,7 @@ static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
         }
 }
 
-const tconv_algo_ops tconv_gemm_ops = {"gemm", gemm_create, gemm_run};
+const tconv_algo_ops tconv_gemm_ops = {gemm_create, gemm_run};
 
 /* ---- gemm_blas: the same algorithm with OpenBLAS computing col ---- */
 #ifdef TCONV_HAVE_OPENBLAS
@@ -223,4 +223,4 @@ static void gemm_blas_run(const tconv_plan *plan, const float *x, float *y) {
 }
 #endif
 
-const tconv_algo_ops tconv_gemm_blas_ops = {"gemm_blas", gemm_blas_create, gemm_blas_run};
+const tconv_algo_ops tconv_gemm_blas_ops = {gemm_blas_create, gemm_blas_run};

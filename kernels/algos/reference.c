@@ -68,4 +68,4 @@ static void reference_run(const tconv_plan *plan, const float *x, float *y) {
         }
 }
 
-const tconv_algo_ops tconv_reference_ops = {"reference", reference_create, reference_run};
+const tconv_algo_ops tconv_reference_ops = {reference_create, reference_run};

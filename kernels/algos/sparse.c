@@ -140,7 +140,7 @@ static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
         }
 }
 
-const tconv_algo_ops tconv_sparse_ops = {"sparse", sparse_create, sparse_run};
+const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
 
 tconv_status tconv_sparse_matrix(const tconv_plan *plan, tconv_sparse_view *view) {
     if (plan == NULL || plan->algo != TCONV_ALGO_SPARSE || view == NULL)

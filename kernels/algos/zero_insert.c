@@ -99,4 +99,4 @@ static void zero_insert_run(const tconv_plan *plan, const float *x, float *y) {
         }
 }
 
-const tconv_algo_ops tconv_zero_insert_ops = {"zero_insert", zero_insert_create, zero_insert_run};
+const tconv_algo_ops tconv_zero_insert_ops = {zero_insert_create, zero_insert_run};

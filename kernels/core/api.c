@@ -37,30 +37,34 @@ tconv_status tconv_algo_from_name(const char *name, tconv_algo *out) {
     return tconv_fail(TCONV_ERR_INVALID, "algorithm name (%s) is not known", name ? name : "NULL");
 }
 
+/* Each buffer is preceded by one aligned header slot holding the previous buffer, so the plan
+ * owns any number of buffers as a chain and frees them all in tconv_plan_destroy. */
 tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, size_t size,
                               void **out) {
     size_t bytes;
     tconv_status st = tconv_size_mul(what, &bytes, count, size);
     if (st != TCONV_OK) return st;
-    if (bytes > SIZE_MAX - TCONV_ALIGNMENT)
+    if (bytes > SIZE_MAX - 2 * TCONV_ALIGNMENT)
         return tconv_fail(TCONV_ERR_INVALID, "size of %s overflows size_t (%zu bytes)", what,
                           bytes);
     bytes = tconv_round_up(bytes ? bytes : 1, TCONV_ALIGNMENT);
-    if (plan->buffer_count == TCONV_PLAN_MAX_BUFFERS)
-        return tconv_fail(TCONV_ERR_NOMEM, "too many buffers in one plan (%s)", what);
-    void *p = aligned_alloc(TCONV_ALIGNMENT, bytes);
-    if (p == NULL)
+    char *block = aligned_alloc(TCONV_ALIGNMENT, TCONV_ALIGNMENT + bytes);
+    if (block == NULL)
         return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate %zu bytes for %s", bytes, what);
-    memset(p, 0, bytes);
-    plan->buffers[plan->buffer_count++] = p;
+    memcpy(block, &plan->buffers, sizeof plan->buffers);
+    plan->buffers = block;
+    memset(block + TCONV_ALIGNMENT, 0, bytes);
     plan->memory_bytes += bytes;
-    *out = p;
+    *out = block + TCONV_ALIGNMENT;
     return TCONV_OK;
 }
 
 void tconv_plan_destroy(tconv_plan *plan) {
     if (plan == NULL) return;
-    for (size_t i = 0; i < plan->buffer_count; i++) free(plan->buffers[i]);
+    for (void *block = plan->buffers, *prev; block != NULL; block = prev) {
+        memcpy(&prev, block, sizeof prev);
+        free(block);
+    }
     free(plan);
 }
 

@@ -5,11 +5,9 @@
 #include "../dispatch/dispatch.h"
 #include "geometry.h"
 
-#define TCONV_PLAN_MAX_BUFFERS 16
 #define TCONV_ALIGNMENT 64
 
 typedef struct tconv_algo_ops {
-    const char *name;
     /* Per-shape work: packing, tables, scratch (through tconv_plan_alloc). */
     tconv_status (*create)(tconv_plan *plan, const float *w, const float *bias);
     /* The computation; cannot fail once create succeeded. */
@@ -21,14 +19,13 @@ struct tconv_plan {
     tconv_algo algo;
     tconv_kernels k;
     const tconv_algo_ops *ops;
-    void *state; /* the driver's own data, allocated with tconv_plan_alloc */
-    void *buffers[TCONV_PLAN_MAX_BUFFERS];
-    size_t buffer_count;
+    void *state;   /* the driver's own data, allocated with tconv_plan_alloc */
+    void *buffers; /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
     size_t memory_bytes;
 };
 
-/* Allocates count*size bytes, 64-byte aligned and zeroed, owned and freed by the plan. Fails
- * with NOMEM or with INVALID naming `what` when the size overflows. */
+/* Allocates count*size bytes, 64-byte aligned and zeroed, owned and freed by the plan (any number
+ * of buffers). Fails with NOMEM, or with INVALID naming `what` when the size overflows. */
 tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, size_t size,
                               void **out);
 

@@ -156,8 +156,6 @@ static const dispatch_state *get_state(void) {
     return &state;
 }
 
-const tconv_cpu_features *tconv_detected_features(void) { return &get_state()->features; }
-
 /* Best variant of a family whose ISA is at most `isa` (priority is the isa.def order). */
 static const variant_entry *best_variant(kernel_family family, tconv_isa isa) {
     const variant_entry *best = NULL;

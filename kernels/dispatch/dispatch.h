@@ -48,7 +48,6 @@ typedef struct tconv_cpu_features {
     tconv_cpu_info info;
 } tconv_cpu_features;
 
-const tconv_cpu_features *tconv_detected_features(void);
 /* Fills detected features for this architecture (x86/x86_features.c, arm/arm_features.c). */
 void tconv_detect_cpu(tconv_cpu_features *out);
 
