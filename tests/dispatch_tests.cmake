@@ -57,3 +57,16 @@ foreach(isa IN LISTS TCONV_ARCH_ISAS)
   set_tests_properties(test_dispatch_force_${isa} PROPERTIES
                        SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
 endforeach()
+
+# x86 without CPU identification (libcpuid's cpuid_present replaced by the test): scalar by
+# default, and SIMD ISAs refused as unsupported per plan and through TCONV_FORCE_ISA.
+if(TCONV_ARCH STREQUAL "x86")
+  add_executable(test_cpuid_failure test_cpuid_failure.c)
+  target_link_libraries(test_cpuid_failure PRIVATE tconv_testutil)
+  add_test(NAME test_cpuid_failure COMMAND test_cpuid_failure)
+  add_test(NAME test_cpuid_failure_forced COMMAND test_cpuid_failure forced)
+  set_tests_properties(test_cpuid_failure PROPERTIES LABELS dispatch ENVIRONMENT_MODIFICATION
+                       "TCONV_FORCE_ISA=unset:;TCONV_MAX_ISA=unset:")
+  set_tests_properties(test_cpuid_failure_forced PROPERTIES LABELS dispatch ENVIRONMENT_MODIFICATION
+                       "TCONV_FORCE_ISA=set:avx2;TCONV_MAX_ISA=unset:")
+endif()

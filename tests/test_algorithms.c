@@ -331,6 +331,32 @@ static void test_sweep_f_stride_vs_kernel(void **state) {
     finish(&sw);
 }
 
+/* (g) long rows and long reductions, which the small sweeps above never reach:
+ * - rows of 64 to 129 pixels, so the contiguous (stride-1) and stride-2 col2im adds take their
+ *   four-vectors-per-step loop under every ISA (16 floats per step for SSE4.1, 32 for AVX2, 64
+ *   for AVX-512) and then each kind of remainder (a partial step, single vectors, scalars);
+ * - 1024 input channels under a 3x3 or 4x4 kernel, whose packed weights per output-channel block
+ *   exceed direct's L2 budget, so direct walks column phases outermost (its DCGAN loop order).
+ * Few rows and few output channels keep each run cheap. */
+static void test_sweep_g_long_rows(void **state) {
+    (void)state;
+    static const int64_t widths[] = {64, 67, 100, 129};
+    sweep sw = {"g (long rows, long reductions)", 7, 0, 0, 0};
+    for (size_t n = 0; n < sizeof widths / sizeof widths[0]; n++)
+        for (int64_t s = 1; s <= 2; s++)
+            for (int64_t k = 1; k <= 3; k += 2) {
+                axis h = {2, k, 1, k / 2, 0, 1}, w = {widths[n], k, s, k / 2, s - 1, 1};
+                tconv_shape shape = make_shape(1, 2, 3, 1, h, w);
+                run_shape(&sw, &shape, alternate_bias(&sw));
+            }
+    static const axis deep[] = {{4, 3, 1, 1, 0, 1}, {3, 4, 2, 1, 0, 1}};
+    for (size_t n = 0; n < sizeof deep / sizeof deep[0]; n++) {
+        tconv_shape shape = square_shape(1, 1024, 3, 1, deep[n]);
+        run_shape(&sw, &shape, 1);
+    }
+    finish(&sw);
+}
+
 /* ---- the checker itself ------------------------------------------------------------------- */
 
 /* Buffers and a correct DIRECT result for a small shape with bias, used to tamper with. */
@@ -427,6 +453,7 @@ int main(void) {
         cmocka_unit_test(test_sweep_d_groups),
         cmocka_unit_test(test_sweep_e_large_channels),
         cmocka_unit_test(test_sweep_f_stride_vs_kernel),
+        cmocka_unit_test(test_sweep_g_long_rows),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

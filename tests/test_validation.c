@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "algos/sparse.h"
 #include "testutil.h"
 
 /* Under ASan a huge malloc aborts instead of returning NULL unless this flag is set. ctest sets it
@@ -327,6 +328,12 @@ static void test_null_output_size(void **state) {
     expect_refusal2(tconv_output_size(&s, &oh, NULL), TCONV_ERR_INVALID, "out_w", "NULL",
                     "output_size(NULL out_w)");
     assert_true(oh == -77 && ow == -77);
+    double nominal = -1.0, useful = -1.0;
+    expect_refusal2(tconv_flops(&s, NULL, &useful), TCONV_ERR_INVALID, "nominal", "NULL",
+                    "flops(NULL nominal)");
+    expect_refusal2(tconv_flops(&s, &nominal, NULL), TCONV_ERR_INVALID, "useful", "NULL",
+                    "flops(NULL useful)");
+    assert_true(nominal == -1.0 && useful == -1.0);
 }
 
 static void test_null_forward(void **state) {
@@ -372,6 +379,52 @@ static void test_null_plan(void **state) {
                     "plan_run(NULL y)");
     tconv_plan_destroy(plan);
     tconv_plan_destroy(NULL); /* documented no-op */
+    tensors_free(&t);
+}
+
+/* The plan accessors: what was planned (auto resolved to a concrete algorithm), and neutral
+ * answers for a NULL plan. */
+static void test_plan_accessors(void **state) {
+    (void)state;
+    tconv_shape s = valid_shape();
+    tensors t = tensors_alloc(&s);
+    tconv_plan *plan = NULL;
+    assert_int_equal(tconv_plan_create(&s, TCONV_ALGO_SPARSE, t.w, t.b, &plan), TCONV_OK);
+    assert_int_equal(tconv_plan_algo(plan), TCONV_ALGO_SPARSE);
+    assert_string_equal(tconv_plan_isa(plan), tconv_active_isa());
+    assert_true(tconv_plan_memory_bytes(plan) > 0);
+    tconv_plan_destroy(plan);
+    assert_int_equal(tconv_plan_create(&s, TCONV_ALGO_AUTO, t.w, t.b, &plan), TCONV_OK);
+    tconv_algo chosen = tconv_plan_algo(plan);
+    assert_true(chosen != TCONV_ALGO_AUTO && (unsigned)chosen < TCONV_ALGO_COUNT);
+    tconv_plan_destroy(plan);
+    assert_int_equal(tconv_plan_algo(NULL), TCONV_ALGO_AUTO);
+    assert_null(tconv_plan_isa(NULL));
+    assert_int_equal(tconv_plan_memory_bytes(NULL), 0);
+    tensors_free(&t);
+}
+
+/* tconv_sparse_matrix (internal, used by tests and tools) only describes sparse plans. */
+static void test_sparse_matrix_needs_sparse_plan(void **state) {
+    (void)state;
+    tconv_shape s = valid_shape();
+    tensors t = tensors_alloc(&s);
+    tconv_sparse_view view;
+    memset(&view, 0x5A, sizeof view);
+    tconv_sparse_view before = view;
+    tconv_plan *plan = NULL;
+    assert_int_equal(tconv_plan_create(&s, TCONV_ALGO_DIRECT, t.w, t.b, &plan), TCONV_OK);
+    expect_refusal2(tconv_sparse_matrix(plan, &view), TCONV_ERR_INVALID, "sparse plan", "needs",
+                    "sparse_matrix(direct plan)");
+    expect_refusal2(tconv_sparse_matrix(NULL, &view), TCONV_ERR_INVALID, "sparse plan", "needs",
+                    "sparse_matrix(NULL plan)");
+    assert_memory_equal(&view, &before, sizeof view);
+    tconv_plan_destroy(plan);
+    assert_int_equal(tconv_plan_create(&s, TCONV_ALGO_SPARSE, t.w, t.b, &plan), TCONV_OK);
+    expect_refusal2(tconv_sparse_matrix(plan, NULL), TCONV_ERR_INVALID, "sparse plan", "needs",
+                    "sparse_matrix(NULL view)");
+    assert_int_equal(tconv_sparse_matrix(plan, &view), TCONV_OK);
+    tconv_plan_destroy(plan);
     tensors_free(&t);
 }
 
@@ -636,6 +689,63 @@ static void test_nomem_forward(void **state) {
     expect_untouched(y, 4, "forward NULL tensors");
 }
 
+/* ---- sizes beyond an algorithm's index types ------------------------------------------------ */
+
+/* 1 -> 1 channel, 1x1 kernel, the given input: valid, and refused by the algorithm before it
+ * allocates anything, so no memory is needed. */
+static tconv_shape wide_input_shape(int64_t in_h, int64_t in_w) {
+    tconv_shape s = impossible_shape();
+    s.in_h = in_h;
+    s.in_w = in_w;
+    return s;
+}
+
+/* gemm_blas hands M, N and K to CBLAS as int: an input plane of 2^31 + 2^16 pixels is refused. */
+static void test_gemm_blas_int_range(void **state) {
+    (void)state;
+    tconv_shape s = wide_input_shape(P2(16), P2(15) + 1);
+    float w = 1.0f;
+    tconv_plan *plan = (tconv_plan *)&s;
+    tconv_status st = tconv_plan_create(&s, TCONV_ALGO_GEMM_BLAS, &w, NULL, &plan);
+    if (st == TCONV_ERR_UNSUPPORTED && strstr(tconv_last_error(), "no OpenBLAS")) {
+        printf("skip: %s\n", tconv_last_error());
+        skip();
+    }
+    const char *const needles[] = {"gemm_blas", "int range", "2147549184", NULL};
+    expect_refusal(st, TCONV_ERR_UNSUPPORTED, needles, "plan_create(gemm_blas, N > INT_MAX)");
+    assert_null(plan);
+}
+
+/* sparse stores input pixel indices in 32 bits: a 65537 x 65537 input is refused. */
+static void test_sparse_index_range(void **state) {
+    (void)state;
+    tconv_shape s = wide_input_shape(P2(16) + 1, P2(16) + 1);
+    float w = 1.0f;
+    tconv_plan *plan = (tconv_plan *)&s;
+    const char *const needles[] = {"sparse", "32-bit", "4295098369", NULL};
+    expect_refusal(tconv_plan_create(&s, TCONV_ALGO_SPARSE, &w, NULL, &plan), TCONV_ERR_UNSUPPORTED,
+                   needles, "plan_create(sparse, plane > UINT32_MAX)");
+    assert_null(plan);
+}
+
+/* A buffer whose byte count fits size_t but not with the plan's alignment padding on top must
+ * be refused, not wrapped around to a tiny allocation: gemm's column buffer of
+ * (2^31 + 1) * (2^31 - 1) = 2^62 - 1 floats is 2^64 - 4 bytes (kernel 3 x 715827883, so
+ * out_channels * taps = 2^31 + 1, times a 1 x (2^31 - 1) input). */
+static void test_buffer_size_guard(void **state) {
+    (void)state;
+    tconv_shape s = wide_input_shape(1, P2(31) - 1);
+    s.kernel_h = 3;
+    s.kernel_w = 715827883;
+    float w = 1.0f;
+    tconv_plan *plan = (tconv_plan *)&s;
+    const char *const needles[] = {"column buffer", "overflows size_t", "18446744073709551612",
+                                   NULL};
+    expect_refusal(tconv_plan_create(&s, TCONV_ALGO_GEMM, &w, NULL, &plan), TCONV_ERR_INVALID,
+                   needles, "plan_create(gemm, column buffer of 2^64 - 4 bytes)");
+    assert_null(plan);
+}
+
 /* Current virtual size, so the address-space limit below leaves only a little headroom. */
 static size_t virtual_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -705,6 +815,8 @@ int main(void) {
         cmocka_unit_test(test_null_output_size),
         cmocka_unit_test(test_null_forward),
         cmocka_unit_test(test_null_plan),
+        cmocka_unit_test(test_plan_accessors),
+        cmocka_unit_test(test_sparse_matrix_needs_sparse_plan),
         cmocka_unit_test(test_unknown_algo),
         cmocka_unit_test(test_algo_from_name),
         cmocka_unit_test(test_unknown_isa_option),
@@ -716,6 +828,9 @@ int main(void) {
         cmocka_unit_test(test_nomem_plan),
         cmocka_unit_test(test_nomem_forward),
         cmocka_unit_test(test_nomem_rlimit),
+        cmocka_unit_test(test_gemm_blas_int_range),
+        cmocka_unit_test(test_sparse_index_range),
+        cmocka_unit_test(test_buffer_size_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
