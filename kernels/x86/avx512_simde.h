@@ -13,8 +13,6 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 
-#include <stddef.h>
-
 /* Masked load and store lane by lane: a masked-off lane is never read or written, as with the
  * hardware instructions (they do not fault there); tail loads at a guard page depend on it. A
  * plain 64-byte load or store through a temporary would touch the lanes past the mask. */
@@ -40,9 +38,9 @@ static inline float tconv_simde_cvtss_f32(simde__m512 a) {
     return lanes[0];
 }
 
-/* Macros, like SIMDe's own aliases, so they win over any declaration in <immintrin.h> (which
- * SIMDe includes for its AVX2 paths). __mmask16 is SIMDe's uint16_t when the system header does
- * not define it. */
+/* Macros, like SIMDe's own aliases, so they win over the declarations in <immintrin.h>, which
+ * SIMDe includes for its AVX2 paths. That header (gcc and clang declare the AVX-512 types without
+ * -mavx512f) also gives the kernels __mmask16, the same unsigned 16-bit type as simde__mmask16. */
 #undef _mm512_maskz_loadu_ps
 #undef _mm512_mask_storeu_ps
 #undef _mm512_cvtss_f32
