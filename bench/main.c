@@ -66,6 +66,17 @@ static char *ctx_buf(const char *fmt, ...) {
     return buf;
 }
 
+/* A TCONV_AVX512_EMULATION test build (x86_features.c marks its detection string): its avx512
+ * benchmarks time SIMDe code on AVX2+FMA, not AVX-512. */
+static int avx512_emulated(const tconv_cpu_info *cpu) { return strstr(cpu->detection, "avx512: emulated") != NULL; }
+
+static const char *avx512_kind(const tconv_cpu_info *cpu) {
+    if (avx512_emulated(cpu))
+        return "avx512: emulated (SIMDe on AVX2+FMA, TCONV_AVX512_EMULATION test build): avx512 timings are "
+               "not AVX-512's; do not publish them";
+    return tconv_isa_compiled("avx512") ? "native" : "not compiled";
+}
+
 static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int sweep_invalid) {
     tconv_cpu_info cpu;
     tconv_get_cpu_info(&cpu);
@@ -87,6 +98,7 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
     tb_gb_add_context("cpu.family_model_stepping", ctx_buf("%d/%d/%d", cpu.family, cpu.model, cpu.stepping));
     tb_gb_add_context("cpu.caches_kb", ctx_buf("L1d %d, L2 %d, L3 %d", cpu.l1d_kb, cpu.l2_kb, cpu.l3_kb));
     tb_gb_add_context("cpu.detection", cpu.detection);
+    tb_gb_add_context("isa.avx512", avx512_kind(&cpu));
     /* ISAs: every tag the library knows, compiled (has kernels), supported, measured peak. */
     char isas[1024] = "";
     for (int i = 0; i < tconv_isa_count(); i++) {
@@ -278,6 +290,9 @@ int main(int argc, char **argv) {
 #if TB_HAVE_OPENBLAS
     openblas_set_num_threads(1);
 #endif
+    tconv_cpu_info cpu;
+    tconv_get_cpu_info(&cpu);
+    if (avx512_emulated(&cpu)) fprintf(stderr, "tconv-bench: WARNING: %s\n", avx512_kind(&cpu));
     if (!listing) {
         fprintf(stderr, "tconv-bench: measuring peak FLOP/s per ISA and streaming bandwidth...\n");
         tb_measure_machine();

@@ -1,5 +1,6 @@
 /* tconv-info: prints the CPU, the ISAs detected and compiled, and each algorithm's kernels. */
 #include <stdio.h>
+#include <string.h>
 
 #include "tconv.h"
 
@@ -32,7 +33,12 @@ int main(void) {
     printf("cpu: %s (vendor %s, family %d, model %d, stepping %d)\n", cpu.brand, cpu.vendor,
            cpu.family, cpu.model, cpu.stepping);
     printf("caches: L1d %d KiB, L2 %d KiB, L3 %d KiB\n", cpu.l1d_kb, cpu.l2_kb, cpu.l3_kb);
-    printf("detection: %s\n\n", cpu.detection);
+    printf("detection: %s\n", cpu.detection);
+    /* TCONV_AVX512_EMULATION test builds say so in the detection string (x86_features.c). */
+    if (strstr(cpu.detection, "avx512: emulated"))
+        printf("avx512: emulated (SIMDe on AVX2+FMA; a test build: avx512 speed and code are not "
+               "AVX-512's)\n");
+    printf("\n");
     print_isas();
     print_kernels();
     return 0;

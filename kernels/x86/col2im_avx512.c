@@ -1,5 +1,5 @@
 /* col2im micro-kernel for AVX-512: scatter-add one column row into an output row. */
-#include <immintrin.h>
+#include "avx512_intrin.h"
 
 #include "../dispatch/ukernels.h"
 

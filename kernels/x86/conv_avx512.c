@@ -1,5 +1,5 @@
 /* Tap-list convolution micro-kernel for AVX-512: 16 output channels, pixel or channel vectors. */
-#include <immintrin.h>
+#include "avx512_intrin.h"
 
 #include "../dispatch/ukernels.h"
 

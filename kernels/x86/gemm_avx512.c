@@ -1,6 +1,6 @@
 /* GEMM micro-kernel, AVX-512F: 12x32 tile in 24 zmm accumulators over packed A [k][12], B [k][32].
  */
-#include <immintrin.h>
+#include "avx512_intrin.h"
 
 #include "../dispatch/ukernels.h"
 

@@ -1,5 +1,5 @@
 /* Sparse C^T micro-kernel, AVX-512F: one output pixel x 16 output channels (one zmm) per step. */
-#include <immintrin.h>
+#include "avx512_intrin.h"
 
 #include "../dispatch/ukernels.h"
 

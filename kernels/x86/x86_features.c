@@ -29,6 +29,16 @@ static int leaf7_avx512(const struct cpu_raw_data_t *raw) {
            bit(ebx, 31) /* VL */;
 }
 
+/* TCONV_AVX512_EMULATION test builds: the avx512 kernels are SIMDe code for AVX2+FMA, so they
+ * run wherever avx2 does, whatever the CPU's own AVX-512. tconv-info, tconv-bench and the tests
+ * look for "avx512: emulated" in the detection string. */
+#define AVX512_EMULATED_NOTE "avx512: emulated (SIMDe on AVX2+FMA)"
+#if defined(TCONV_AVX512_EMULATED)
+enum { AVX512_EMULATED = 1 };
+#else
+enum { AVX512_EMULATED = 0 };
+#endif
+
 void tconv_detect_cpu(tconv_cpu_features *out) {
     memset(out, 0, sizeof *out);
     tconv_cpu_info *info = &out->info;
@@ -63,9 +73,13 @@ void tconv_detect_cpu(tconv_cpu_features *out) {
     out->supported[TCONV_ISA_avx2] = id.flags[CPU_FEATURE_AVX] && id.flags[CPU_FEATURE_AVX2] &&
                                      id.flags[CPU_FEATURE_FMA3] && os_ymm;
     out->supported[TCONV_ISA_avx512] = (lib_avx512 || raw_avx512) && os_ymm && os_zmm;
+    if (AVX512_EMULATED) out->supported[TCONV_ISA_avx512] = out->supported[TCONV_ISA_avx2];
 
+    /* The emulation note comes first so that truncation can never drop it; the CPU's own
+     * AVX-512 flags follow either way. */
     snprintf(info->detection, sizeof info->detection,
-             "libcpuid %s; XCR0=0x%llx; AVX-512 libcpuid=%d leaf7=%d%s", cpuid_lib_version(),
+             "%slibcpuid %s; XCR0=0x%llx; AVX-512 libcpuid=%d leaf7=%d%s",
+             AVX512_EMULATED ? AVX512_EMULATED_NOTE "; " : "", cpuid_lib_version(),
              (unsigned long long)xcr0, lib_avx512, raw_avx512,
              raw_avx512 && !lib_avx512 ? " (corrected from leaf 7)" : "");
 }

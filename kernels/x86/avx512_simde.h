@@ -1,0 +1,51 @@
+/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the three the Debian SIMDe 0.7.4 lacks. */
+#ifndef TCONV_AVX512_SIMDE_H
+#define TCONV_AVX512_SIMDE_H
+
+/* The emulated build must not contain one AVX-512 instruction: it proves on machines with
+ * AVX-512 that SIMDe, not the CPU, ran the kernels (scripts/test-avx512-emulated.sh checks the
+ * objects). With __AVX512F__ SIMDe would forward to the native intrinsics. */
+#if defined(__AVX512F__)
+#error "TCONV_AVX512_EMULATED needs -mno-avx512f: SIMDe would use native AVX-512"
+#endif
+
+/* _mm512_* names and __m512 map to simde_mm512_* / simde__m512. */
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+
+/* Masked load and store lane by lane: a masked-off lane is never read or written, as with the
+ * hardware instructions (they do not fault there); tail loads at a guard page depend on it. A
+ * plain 64-byte load or store through a temporary would touch the lanes past the mask. */
+static inline simde__m512 tconv_simde_maskz_loadu_ps(simde__mmask16 k, const void *mem) {
+    const float *src = (const float *)mem;
+    float lanes[16] = {0};
+    for (int i = 0; i < 16; i++)
+        if ((k >> i) & 1) lanes[i] = src[i];
+    return simde_mm512_loadu_ps(lanes);
+}
+
+static inline void tconv_simde_mask_storeu_ps(void *mem, simde__mmask16 k, simde__m512 a) {
+    float *dst = (float *)mem;
+    float lanes[16];
+    simde_mm512_storeu_ps(lanes, a);
+    for (int i = 0; i < 16; i++)
+        if ((k >> i) & 1) dst[i] = lanes[i];
+}
+
+static inline float tconv_simde_cvtss_f32(simde__m512 a) {
+    float lanes[16];
+    simde_mm512_storeu_ps(lanes, a);
+    return lanes[0];
+}
+
+/* Macros, like SIMDe's own aliases, so they win over the declarations in <immintrin.h>, which
+ * SIMDe includes for its AVX2 paths. That header (gcc and clang declare the AVX-512 types without
+ * -mavx512f) also gives the kernels __mmask16, the same unsigned 16-bit type as simde__mmask16. */
+#undef _mm512_maskz_loadu_ps
+#undef _mm512_mask_storeu_ps
+#undef _mm512_cvtss_f32
+#define _mm512_maskz_loadu_ps(k, mem) tconv_simde_maskz_loadu_ps((k), (mem))
+#define _mm512_mask_storeu_ps(mem, k, a) tconv_simde_mask_storeu_ps((mem), (k), (a))
+#define _mm512_cvtss_f32(a) tconv_simde_cvtss_f32((a))
+
+#endif

@@ -1,0 +1,169 @@
+/* AVX-512 kernels ran: plans pinned to avx512 per algorithm family, their kernels, vs the
+ * reference. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tconv.h"
+#include "testutil.h"
+
+#ifndef TCONV_EXPECT_AVX512_EMULATED /* tests/CMakeLists.txt sets it in TCONV_AVX512_EMULATION */
+#define TCONV_EXPECT_AVX512_EMULATED 0
+#endif
+
+#define ISA "avx512"
+
+/* Shapes whose sizes are not multiples of the vector width (16), the conv/sparse tile (16
+ * channels) or the gemm tile (12 x 32), so every family takes its masked tails; stride 2 takes
+ * col2im's strided path, 1 -> 1 channel the sparse single-channel path. */
+static const tconv_shape shapes[] = {
+    /* batch, cin, cout, ih, iw, kh, kw, sh, sw, ph, pw, oph, opw, dh, dw, groups */
+    {1, 20, 19, 5, 5, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* DCGAN-like, 10x10 output */
+    {1, 3, 17, 7, 37, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1}, /* 37-wide rows: 2 vectors + 5 */
+    {2, 5, 33, 6, 23, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 1}, /* stride 2, 47-wide rows, batch 2 */
+    {1, 6, 34, 4, 9, 3, 3, 3, 3, 2, 2, 1, 1, 2, 2, 2},  /* groups, dilation, output padding */
+    {1, 1, 1, 13, 13, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1}, /* 1 -> 1 upsampling */
+    {1, 48, 24, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* long reductions (gemm k loop) */
+};
+#define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
+
+static int avx512_usable(void) { return tconv_isa_compiled(ISA) && tconv_isa_supported(ISA); }
+
+/* A build with TCONV_AVX512_EMULATION must say so, and a native build must not. */
+static void test_reports_how_avx512_runs(void **state) {
+    (void)state;
+    tconv_cpu_info cpu;
+    assert_int_equal(tconv_get_cpu_info(&cpu), TCONV_OK);
+    int emulated = strstr(cpu.detection, "avx512: emulated") != NULL;
+    printf("avx512: %s (compiled %s, supported %s)\n",
+           emulated ? "emulated (SIMDe on AVX2+FMA)" : "native",
+           tconv_isa_compiled(ISA) ? "yes" : "no", tconv_isa_supported(ISA) ? "yes" : "no");
+    printf("detection: %s\n", cpu.detection);
+    assert_int_equal(emulated, TCONV_EXPECT_AVX512_EMULATED);
+    /* Emulation runs on AVX2+FMA, so it is usable exactly where avx2 is. */
+    if (emulated) assert_int_equal(tconv_isa_supported(ISA), tconv_isa_supported("avx2"));
+}
+
+/* Prints the kernels `algo` uses under avx512 and checks each is an avx512 variant; gemm_blas's
+ * first loop is OpenBLAS. */
+static void check_kernel_names(tconv_algo algo) {
+    for (int loop = 0; loop < 3; loop++) {
+        const char *name = tconv_kernel_name(algo, loop, ISA);
+        if (name == NULL) break;
+        printf("  %-11s loop %d: %s\n", tconv_algo_name(algo), loop, name);
+        if (algo == TCONV_ALGO_GEMM_BLAS && loop == 0) continue;
+        size_t n = strlen(name), m = strlen("__" ISA);
+        if (n < m || strcmp(name + n - m, "__" ISA) != 0)
+            fail_msg("%s under %s uses %s", tconv_algo_name(algo), ISA, name);
+    }
+    assert_non_null(tconv_kernel_name(algo, 0, ISA));
+}
+
+/* One run of a plan pinned to avx512 on guarded buffers (data at the leading or trailing guard
+ * page), checked against the reference. The plan that is inspected is the one that runs. */
+static int run_pinned(const tconv_shape *s, tconv_algo algo, uint64_t seed, int at_end) {
+    tu_rng rng;
+    tu_seed(&rng, seed);
+    tu_guarded gx = {0}, gw = {0}, gb = {0}, gy = {0};
+    size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+    int ok = tu_guarded_alloc(&gx, nx, at_end) && tu_guarded_alloc(&gw, nw, at_end) &&
+             tu_guarded_alloc(&gb, (size_t)s->out_channels, at_end) &&
+             tu_guarded_alloc(&gy, ny, at_end);
+    assert_true(ok);
+    tu_fill(&rng, gx.data, nx);
+    tu_fill(&rng, gw.data, nw);
+    tu_fill(&rng, gb.data, (size_t)s->out_channels);
+    for (size_t i = 0; i < ny; i++) gy.data[i] = NAN; /* every output must be written */
+    tconv_plan_options opt = {ISA};
+    tconv_plan *plan = NULL;
+    tconv_status st = tconv_plan_create_ex(s, algo, gw.data, gb.data, &opt, &plan);
+    if (st != TCONV_OK) fail_msg("plan %s/%s: %s", tconv_algo_name(algo), ISA, tconv_last_error());
+    if (strcmp(tconv_plan_isa(plan), ISA) != 0)
+        fail_msg("plan %s pinned to %s runs %s", tconv_algo_name(algo), ISA, tconv_plan_isa(plan));
+    st = tconv_plan_run(plan, gx.data, gy.data);
+    tconv_plan_destroy(plan);
+    if (st != TCONV_OK) fail_msg("run %s/%s: %s", tconv_algo_name(algo), ISA, tconv_last_error());
+    ok = tu_check_output(s, tconv_algo_name(algo), ISA, gx.data, gw.data, gb.data, gy.data);
+    tu_guarded_free(&gx), tu_guarded_free(&gw), tu_guarded_free(&gb), tu_guarded_free(&gy);
+    return ok;
+}
+
+/* gemm_blas is absent without OpenBLAS: its plan says so, and the case is skipped. */
+static int algo_available(tconv_algo algo) {
+    tconv_shape s = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
+    float w = 1;
+    tconv_plan_options opt = {ISA};
+    tconv_plan *plan = NULL;
+    tconv_status st = tconv_plan_create_ex(&s, algo, &w, NULL, &opt, &plan);
+    tconv_plan_destroy(plan);
+    if (st == TCONV_ERR_UNSUPPORTED && algo == TCONV_ALGO_GEMM_BLAS) {
+        printf("skip gemm_blas: %s\n", tconv_last_error());
+        return 0;
+    }
+    return 1; /* any other failure fails in run_pinned */
+}
+
+static void run_algo(tconv_algo algo) {
+    if (!avx512_usable()) {
+        printf("skip: avx512 is %s\n",
+               tconv_isa_compiled(ISA) ? "not supported by this CPU/OS" : "not compiled in");
+        skip();
+    }
+    if (!algo_available(algo)) skip();
+    check_kernel_names(algo);
+    int failures = 0;
+    for (size_t i = 0; i < SHAPE_COUNT; i++) {
+        for (int at_end = 0; at_end <= 1; at_end++) {
+            int ok = run_pinned(&shapes[i], algo, 1000 + i, at_end);
+            char desc[256];
+            tu_shape_string(&shapes[i], desc, sizeof desc);
+            printf("  %s %s/%s %s (data at the %s guard page)\n", ok ? "ok  " : "FAIL",
+                   tconv_algo_name(algo), ISA, desc, at_end ? "trailing" : "leading");
+            failures += !ok;
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_conv_family_zero_insert(void **state) {
+    (void)state;
+    run_algo(TCONV_ALGO_ZERO_INSERT);
+}
+
+static void test_conv_family_direct(void **state) {
+    (void)state;
+    run_algo(TCONV_ALGO_DIRECT);
+}
+
+static void test_gemm_and_col2im_families(void **state) {
+    (void)state;
+    run_algo(TCONV_ALGO_GEMM);
+}
+
+static void test_col2im_family_gemm_blas(void **state) {
+    (void)state;
+    run_algo(TCONV_ALGO_GEMM_BLAS);
+}
+
+static void test_sparse_family(void **state) {
+    (void)state;
+    run_algo(TCONV_ALGO_SPARSE);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reports_how_avx512_runs),
+        cmocka_unit_test(test_conv_family_zero_insert),
+        cmocka_unit_test(test_conv_family_direct),
+        cmocka_unit_test(test_gemm_and_col2im_families),
+        cmocka_unit_test(test_col2im_family_gemm_blas),
+        cmocka_unit_test(test_sparse_family),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
