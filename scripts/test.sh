@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, then builds and runs every test: gcc Release (-Werror), clang ASan+UBSan, AArch64 under qemu.
+# Sets up, then builds and runs every test: gcc Release (-Werror), clang ASan+UBSan, AVX-512 under
+# SIMDe emulation (ASan+UBSan), AArch64 under qemu.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -18,6 +19,9 @@ cmake -S "$root" -B "$root/build/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE
 cmake --build "$root/build/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build/asan" --output-on-failure -j "$jobs"
+
+echo "== AVX-512 kernels under SIMDe emulation (AVX2+FMA underneath), clang ASan+UBSan =="
+bash "$root/scripts/test-avx512-emulated.sh"
 
 echo "== AArch64 cross build, NEON, tests under qemu-aarch64 =="
 bash "$root/scripts/test-neon.sh"
