@@ -232,6 +232,20 @@ static int plans_for_huge_kernel(void) {
             return 1;
         }
     }
+    /* 2^20 kernel columns over a 2^20-wide input at stride 1: direct's column taps would be
+     * ~2^40 entries; it must find that out by counting in closed form, not by walking them. */
+    tconv_shape wide = {1, 1, 1, 1, P2(20), 1, P2(20), 1, 1, 0, 0, 0, 0, 1, 1, 1};
+    tconv_plan *plan = NULL;
+    float *wide_w = calloc((size_t)P2(20), sizeof(float)); /* this time the weights are real */
+    if (wide_w == NULL) return 1;
+    tconv_status st = tconv_plan_create(&wide, TCONV_ALGO_DIRECT, wide_w, NULL, &plan);
+    tconv_plan_destroy(plan);
+    free(wide_w);
+    if (st != TCONV_ERR_NOMEM) {
+        printf("direct, 2^20 x 2^20 columns: status %d, message \"%s\"\n", (int)st,
+               tconv_last_error());
+        return 1;
+    }
     return 0;
 }
 

@@ -154,7 +154,31 @@ static size_t segment_bounds(const tconv_geometry *g, const phase_columns *pc,
     return nb;
 }
 
-/* Walks every phase's segments; with NULL arrays it only counts segments and taps. */
+/* Input column of pixel 0 of phase ox0 for kernel column kx, which lands on that phase. */
+static int64_t tap_base(const tconv_geometry *g, int64_t ox0, int64_t kx) {
+    return (ox0 + g->s.pad_w - kx * g->s.dilation_w) / g->s.stride_w;
+}
+
+/* Phase ox0's columns in [lo, hi) have decreasing bases (kx ascending): the first whose base is
+ * at most `bound`. */
+static size_t first_base_at_most(const tconv_geometry *g, const phase_columns *pc, int64_t ox0,
+                                 size_t lo, size_t hi, int64_t bound) {
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tap_base(g, ox0, pc->kx[mid]) <= bound)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Walks every phase's segments; with NULL arrays it only counts segments and taps. A tap belongs
+ * to segment [a, b) when it reads only inside the (padded) row, left + base + [a, b) within
+ * [0, width), and reads at least one input pixel, base in (-pixels, in_w): a range of bases, so
+ * a run of the phase's columns found by bisection. Counting is then O(segments x log), not
+ * segments x columns (up to 2^41 for a 2^20-column kernel before the tap arrays were known to
+ * fit in memory). */
 static void walk_segments(const tconv_geometry *g, const phase_columns *pc, direct_state *st,
                           size_t *bounds, size_t *segments_out, size_t *taps_out) {
     int64_t sw = g->s.stride_w, left = (int64_t)st->pad_left, width = (int64_t)st->row_width;
@@ -169,17 +193,17 @@ static void walk_segments(const tconv_geometry *g, const phase_columns *pc, dire
             if (st->segments)
                 st->segments[nseg] =
                     (column_segment){(size_t)ox0 + a * (size_t)sw, b - a, ntap, ntap};
-            column_tap ct;
-            for (size_t j = pc->start[ox0]; j < pc->start[ox0 + 1]; j++) {
-                /* A tap belongs to the segment when it reads only inside the (padded) row. */
+            int64_t lo_base = -left - (int64_t)a, hi_base = width - left - (int64_t)b;
+            if (lo_base < 1 - pixels) lo_base = 1 - pixels;
+            if (hi_base > g->s.in_w - 1) hi_base = g->s.in_w - 1;
+            size_t j0 = first_base_at_most(g, pc, ox0, pc->start[ox0], pc->start[ox0 + 1], hi_base);
+            size_t j1 = first_base_at_most(g, pc, ox0, j0, pc->start[ox0 + 1], lo_base - 1);
+            for (size_t j = j0; st->col_tap && j < j1; j++) {
                 int64_t kx = pc->kx[j];
-                if (!column_tap_at(g, ox0, pixels, kx, &ct)) continue;
-                int64_t first = left + ct.base + (int64_t)a, last = left + ct.base + (int64_t)b;
-                if (first < 0 || last > width) continue;
-                if (st->col_tap)
-                    st->col_tap[ntap] = (uint32_t)kx, st->col_input[ntap] = (size_t)first;
-                ntap++;
+                st->col_tap[ntap + j - j0] = (uint32_t)kx;
+                st->col_input[ntap + j - j0] = (size_t)(left + tap_base(g, ox0, kx) + (int64_t)a);
             }
+            ntap += j1 - j0;
             if (st->segments) st->segments[nseg].tap_end = ntap;
             nseg++;
         }

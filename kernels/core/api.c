@@ -108,9 +108,11 @@ tconv_status tconv_plan_create(const tconv_shape *s, tconv_algo algo, const floa
  * wrong without any error. Element counts are the geometry's, so the byte counts fit size_t. */
 static tconv_status check_no_overlap(const char *name, const float *in, size_t in_elems,
                                      const float *y, size_t y_elems) {
+    /* [a, a + in bytes) and [b, b + y bytes) intersect; written without a + size, which could
+     * wrap around the address space for the sizes a huge shape describes. */
     uintptr_t a = (uintptr_t)in, b = (uintptr_t)y;
-    uintptr_t a_end = a + in_elems * sizeof(float), b_end = b + y_elems * sizeof(float);
-    if (in != NULL && a < b_end && b < a_end)
+    int overlap = a <= b ? b - a < in_elems * sizeof(float) : a - b < y_elems * sizeof(float);
+    if (in != NULL && overlap)
         return tconv_fail(TCONV_ERR_INVALID,
                           "%s and y overlap: %s [%p, +%zu bytes), y [%p, +%zu bytes); y must not "
                           "alias an input",
@@ -137,15 +139,17 @@ tconv_status tconv_forward(const tconv_shape *s, tconv_algo algo, const float *x
     if (st != TCONV_OK) return st;
     if (x == NULL) return tconv_fail(TCONV_ERR_INVALID, "x is NULL");
     if (y == NULL) return tconv_fail(TCONV_ERR_INVALID, "y is NULL");
-    /* The plan copies w and bias, so only y overlapping them is wrong, but the one-shot call
-     * reads them after y is known: refuse it up front, before any allocation. */
-    if ((st = check_no_overlap("x", x, g.x_elems, y, g.y_elems)) ||
-        (st = check_no_overlap("w", w, g.w_elems, y, g.y_elems)) ||
-        (st = check_no_overlap("bias", bias, g.groups * g.cout_g, y, g.y_elems)))
-        return st;
     tconv_plan *plan;
     st = tconv_plan_create(s, algo, w, bias, &plan);
     if (st != TCONV_OK) return st;
+    /* After planning, which only reads w and bias, so a shape too big for memory still reports
+     * NOMEM: y overlapping x, w or bias is refused before anything is written. */
+    if ((st = check_no_overlap("x", x, g.x_elems, y, g.y_elems)) ||
+        (st = check_no_overlap("w", w, g.w_elems, y, g.y_elems)) ||
+        (st = check_no_overlap("bias", bias, g.groups * g.cout_g, y, g.y_elems))) {
+        tconv_plan_destroy(plan);
+        return st;
+    }
     st = tconv_plan_run(plan, x, y);
     tconv_plan_destroy(plan);
     return st;
