@@ -1,4 +1,6 @@
 /* direct: stride-phase (sub-pixel) decomposition, no inserted zeros; a stride-1 conv per phase. */
+#include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,19 +63,66 @@ static int64_t column_phases(const tconv_geometry *g) {
     return g->s.stride_w < g->out_w ? g->s.stride_w : g->out_w;
 }
 
+/* Kernel columns grouped by the column phase they land on (ox0 = (kx*dw - pw) mod sw, when that
+ * phase exists), ascending within a phase: phase j's are kx[start[j] .. start[j + 1]). The
+ * plan-time walks below visit only these, O(kernel_w + phases), where phases x kernel_w could be
+ * 2^40 for 4 MiB of weights (stride 2^20, kernel 2^20). */
+typedef struct phase_columns {
+    size_t *start;
+    int64_t *kx;
+} phase_columns;
+
+static int64_t landing_phase(const tconv_geometry *g, int64_t kx) {
+    int64_t r = (kx * g->s.dilation_w - g->s.pad_w) % g->s.stride_w;
+    return r < 0 ? r + g->s.stride_w : r;
+}
+
+static tconv_status bucket_columns(tconv_plan *plan, phase_columns *pc) {
+    const tconv_geometry *g = &plan->g;
+    int64_t phases = column_phases(g);
+    tconv_status rc = tconv_plan_alloc(plan, "column phases (stride_w)", (size_t)phases + 1,
+                                       sizeof(size_t), (void **)&pc->start);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "kernel columns (kernel_w)", (size_t)g->s.kernel_w,
+                              sizeof(int64_t), (void **)&pc->kx);
+    if (rc != TCONV_OK) return rc;
+    for (int64_t kx = 0; kx < g->s.kernel_w; kx++) {
+        int64_t ph = landing_phase(g, kx);
+        if (ph < phases) pc->start[ph + 1]++;
+    }
+    for (int64_t ph = 0; ph < phases; ph++) pc->start[ph + 1] += pc->start[ph];
+    for (int64_t kx = 0; kx < g->s.kernel_w; kx++) { /* start[ph] walks, then is restored */
+        int64_t ph = landing_phase(g, kx);
+        if (ph < phases) pc->kx[pc->start[ph]++] = kx;
+    }
+    for (int64_t ph = phases; ph > 0; ph--) pc->start[ph] = pc->start[ph - 1];
+    pc->start[0] = 0;
+    return TCONV_OK;
+}
+
+static int all_finite(const float *w, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i])) return 0;
+    return 1;
+}
+
 /* Zero columns around the packed input rows let one call cover a whole phase row (taps that
  * leave the input read zeros) instead of splitting it at the borders into 1- or 2-pixel
  * segments, which fill vectors badly and cost a full pass over taps x channels each. Chosen
- * while the multiply-adds on zeros stay within 1/8 of the useful ones (DCGAN 512->256: 1/15). */
-static void choose_padding(const tconv_geometry *g, direct_state *st) {
-    int64_t useful = 0, padded = 0, left = 0, right = 0;
+ * while the multiply-adds on zeros stay within 1/8 of the useful ones (DCGAN 512->256: 1/15),
+ * and only for finite weights: 0 * NaN and 0 * Inf are NaN, which would reach outputs the
+ * reference leaves finite. Counts in double: pixels x taps can pass 2^63. */
+static void choose_padding(const tconv_geometry *g, const phase_columns *pc, int weights_finite,
+                           direct_state *st) {
+    double useful = 0, padded = 0;
+    int64_t left = 0, right = 0;
     column_tap ct;
-    for (int64_t ox0 = 0; ox0 < column_phases(g); ox0++) {
+    for (int64_t ox0 = 0; weights_finite && ox0 < column_phases(g); ox0++) {
         int64_t pixels = phase_pixels(g, ox0);
-        for (int64_t kx = 0; kx < g->s.kernel_w; kx++) {
-            if (!column_tap_at(g, ox0, pixels, kx, &ct)) continue;
-            useful += ct.hi - ct.lo;
-            padded += pixels;
+        for (size_t j = pc->start[ox0]; j < pc->start[ox0 + 1]; j++) {
+            if (!column_tap_at(g, ox0, pixels, pc->kx[j], &ct)) continue;
+            useful += (double)(ct.hi - ct.lo);
+            padded += (double)pixels;
             if (-ct.base > left) left = -ct.base;
             if (ct.base + pixels - g->s.in_w > right) right = ct.base + pixels - g->s.in_w;
         }
@@ -90,29 +139,53 @@ static int compare_size(const void *a, const void *b) {
 
 /* Cuts one phase row at the borders where kernel columns leave the input (no padding), or
  * keeps it whole (padding); returns the number of bounds, sorted. */
-static size_t segment_bounds(const tconv_geometry *g, const direct_state *st, int64_t ox0,
-                             size_t *bounds) {
+static size_t segment_bounds(const tconv_geometry *g, const phase_columns *pc,
+                             const direct_state *st, int64_t ox0, size_t *bounds) {
     int64_t pixels = phase_pixels(g, ox0);
     size_t nb = 0;
     column_tap ct;
     bounds[nb++] = 0;
     bounds[nb++] = (size_t)pixels;
     if (st->row_width > g->in_w) return nb;
-    for (int64_t kx = 0; kx < g->s.kernel_w; kx++)
-        if (column_tap_at(g, ox0, pixels, kx, &ct))
+    for (size_t j = pc->start[ox0]; j < pc->start[ox0 + 1]; j++)
+        if (column_tap_at(g, ox0, pixels, pc->kx[j], &ct))
             bounds[nb++] = (size_t)ct.lo, bounds[nb++] = (size_t)ct.hi;
     qsort(bounds, nb, sizeof *bounds, compare_size);
     return nb;
 }
 
-/* Walks every phase's segments; with NULL arrays it only counts segments and taps. */
-static void walk_segments(const tconv_geometry *g, direct_state *st, size_t *bounds,
-                          size_t *segments_out, size_t *taps_out) {
+/* Input column of pixel 0 of phase ox0 for kernel column kx, which lands on that phase. */
+static int64_t tap_base(const tconv_geometry *g, int64_t ox0, int64_t kx) {
+    return (ox0 + g->s.pad_w - kx * g->s.dilation_w) / g->s.stride_w;
+}
+
+/* Phase ox0's columns in [lo, hi) have decreasing bases (kx ascending): the first whose base is
+ * at most `bound`. */
+static size_t first_base_at_most(const tconv_geometry *g, const phase_columns *pc, int64_t ox0,
+                                 size_t lo, size_t hi, int64_t bound) {
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tap_base(g, ox0, pc->kx[mid]) <= bound)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Walks every phase's segments; with NULL arrays it only counts segments and taps. A tap belongs
+ * to segment [a, b) when it reads only inside the (padded) row, left + base + [a, b) within
+ * [0, width), and reads at least one input pixel, base in (-pixels, in_w): a range of bases, so
+ * a run of the phase's columns found by bisection. Counting is then O(segments x log), not
+ * segments x columns (up to 2^41 for a 2^20-column kernel before the tap arrays were known to
+ * fit in memory). */
+static void walk_segments(const tconv_geometry *g, const phase_columns *pc, direct_state *st,
+                          size_t *bounds, size_t *segments_out, size_t *taps_out) {
     int64_t sw = g->s.stride_w, left = (int64_t)st->pad_left, width = (int64_t)st->row_width;
     size_t nseg = 0, ntap = 0;
     for (int64_t ox0 = 0; ox0 < column_phases(g); ox0++) {
         int64_t pixels = phase_pixels(g, ox0);
-        size_t nb = segment_bounds(g, st, ox0, bounds);
+        size_t nb = segment_bounds(g, pc, st, ox0, bounds);
         if (st->phase_segments) st->phase_segments[ox0] = nseg;
         for (size_t i = 0; i + 1 < nb; i++) {
             size_t a = bounds[i], b = bounds[i + 1];
@@ -120,16 +193,17 @@ static void walk_segments(const tconv_geometry *g, direct_state *st, size_t *bou
             if (st->segments)
                 st->segments[nseg] =
                     (column_segment){(size_t)ox0 + a * (size_t)sw, b - a, ntap, ntap};
-            column_tap ct;
-            for (int64_t kx = 0; kx < g->s.kernel_w; kx++) {
-                /* A tap belongs to the segment when it reads only inside the (padded) row. */
-                if (!column_tap_at(g, ox0, pixels, kx, &ct)) continue;
-                int64_t first = left + ct.base + (int64_t)a, last = left + ct.base + (int64_t)b;
-                if (first < 0 || last > width) continue;
-                if (st->col_tap)
-                    st->col_tap[ntap] = (uint32_t)kx, st->col_input[ntap] = (size_t)first;
-                ntap++;
+            int64_t lo_base = -left - (int64_t)a, hi_base = width - left - (int64_t)b;
+            if (lo_base < 1 - pixels) lo_base = 1 - pixels;
+            if (hi_base > g->s.in_w - 1) hi_base = g->s.in_w - 1;
+            size_t j0 = first_base_at_most(g, pc, ox0, pc->start[ox0], pc->start[ox0 + 1], hi_base);
+            size_t j1 = first_base_at_most(g, pc, ox0, j0, pc->start[ox0 + 1], lo_base - 1);
+            for (size_t j = j0; st->col_tap && j < j1; j++) {
+                int64_t kx = pc->kx[j];
+                st->col_tap[ntap + j - j0] = (uint32_t)kx;
+                st->col_input[ntap + j - j0] = (size_t)(left + tap_base(g, ox0, kx) + (int64_t)a);
             }
+            ntap += j1 - j0;
             if (st->segments) st->segments[nseg].tap_end = ntap;
             nseg++;
         }
@@ -139,13 +213,13 @@ static void walk_segments(const tconv_geometry *g, direct_state *st, size_t *bou
     *taps_out = ntap;
 }
 
-static tconv_status build_segments(tconv_plan *plan, direct_state *st) {
+static tconv_status build_segments(tconv_plan *plan, const phase_columns *pc, direct_state *st) {
     const tconv_geometry *g = &plan->g;
     size_t *bounds, nseg, ntap;
     tconv_status rc = tconv_plan_alloc(plan, "segment bounds", 2 * (size_t)g->s.kernel_w + 2,
                                        sizeof(size_t), (void **)&bounds);
     if (rc != TCONV_OK) return rc;
-    walk_segments(g, st, bounds, &nseg, &ntap);
+    walk_segments(g, pc, st, bounds, &nseg, &ntap);
     if ((rc = tconv_plan_alloc(plan, "column segments", nseg, sizeof(column_segment),
                                (void **)&st->segments)) ||
         (rc = tconv_plan_alloc(plan, "column taps", ntap, sizeof(uint32_t),
@@ -155,7 +229,7 @@ static tconv_status build_segments(tconv_plan *plan, direct_state *st) {
         (rc = tconv_plan_alloc(plan, "column phases", (size_t)column_phases(g) + 1, sizeof(size_t),
                                (void **)&st->phase_segments)))
         return rc;
-    walk_segments(g, st, bounds, &st->segment_count, &ntap);
+    walk_segments(g, pc, st, bounds, &st->segment_count, &ntap);
     return TCONV_OK;
 }
 
@@ -181,8 +255,9 @@ static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     const tconv_geometry *g = &plan->g;
     size_t rows, row_bytes;
     if (g->cin_g == 1 && st->row_width == g->in_w) return TCONV_OK;
-    tconv_status rc = tconv_size_mul("input rows", &rows, g->in_h, g->cin_g);
-    if (rc == TCONV_OK) rc = tconv_size_mul("input rows", &row_bytes, st->row_width, sizeof(float));
+    const char *what = "input rows (in_h*in_channels/groups*in_w plus padding)";
+    tconv_status rc = tconv_size_mul(g, what, &rows, g->in_h, g->cin_g);
+    if (rc == TCONV_OK) rc = tconv_size_mul(g, what, &row_bytes, st->row_width, sizeof(float));
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "input rows", rows, row_bytes, (void **)&st->x_rows);
     return rc;
@@ -193,21 +268,29 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     const tconv_shape *s = &g->s;
     size_t mr = plan->k.conv.mr;
     direct_state *st;
+    phase_columns pc;
+    if (s->kernel_w - 1 > (int64_t)UINT32_MAX) /* col_tap holds kx in 32 bits */
+        return tconv_fail(TCONV_ERR_UNSUPPORTED,
+                          "algo direct: kernel_w (%" PRId64 ") exceeds 32-bit tap indices",
+                          s->kernel_w);
+    /* Weights first: the tables below walk the kernel, which must be known to fit in memory
+     * before any loop over it (a 2^40-column kernel looped for minutes before failing). */
     tconv_status rc = tconv_plan_alloc(plan, "direct state", 1, sizeof *st, (void **)&st);
+    if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
+    if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc == TCONV_OK)
         rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
                                    s->dilation_h, &st->rows);
+    if (rc == TCONV_OK) rc = bucket_columns(plan, &pc);
     if (rc == TCONV_OK) {
-        choose_padding(g, st);
-        rc = build_segments(plan, st);
+        choose_padding(g, &pc, all_finite(w, g->w_elems), st);
+        rc = build_segments(plan, &pc, st);
     }
     if (rc == TCONV_OK) choose_loop_order(plan, st);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->x_taps);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->w_taps);
-    if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
-    if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc == TCONV_OK) rc = alloc_input_rows(plan, st);
     if (rc == TCONV_OK) plan->state = st;
     return rc;

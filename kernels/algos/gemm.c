@@ -43,11 +43,11 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     tconv_status rc = tconv_plan_alloc(plan, "gemm state", 1, sizeof *st, (void **)&st);
     if (rc != TCONV_OK) return rc;
     st->k = g->cin_g;
-    if ((rc = tconv_size_mul("GEMM rows (out_channels/groups*kernel)", &st->m, g->cout_g,
-                             g->taps)) ||
-        (rc = tconv_size_mul("column buffer", &col_elems, st->m, g->in_plane)) ||
-        (rc = tconv_plan_alloc(plan, "column buffer", col_elems, sizeof(float),
-                               (void **)&st->col)) ||
+    const char *col_what = "column buffer (out_channels/groups*kernel_h*kernel_w*in_h*in_w)";
+    if ((rc = tconv_size_mul(g, "GEMM rows (out_channels/groups*kernel_h*kernel_w)", &st->m,
+                             g->cout_g, g->taps)) ||
+        (rc = tconv_size_mul(g, col_what, &col_elems, st->m, g->in_plane)) ||
+        (rc = tconv_plan_alloc(plan, col_what, col_elems, sizeof(float), (void **)&st->col)) ||
         (rc = tconv_col2im_prepare(plan, &st->c2i)))
         return rc;
     if (bias) {
@@ -59,9 +59,9 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     if (own_gemm) {
         size_t mr = plan->k.gemm.mr, nr = plan->k.gemm.nr;
         st->m_padded = tconv_round_up(st->m, mr);
-        if ((rc = tconv_size_mul4("packed weights", &a_elems, g->groups, st->m_padded, st->k, 1)) ||
-            (rc = tconv_plan_alloc(plan, "packed weights", a_elems, sizeof(float),
-                                   (void **)&st->a_packed)) ||
+        const char *what = "packed weights (out_channels*kernel_h*kernel_w*in_channels/groups)";
+        if ((rc = tconv_size_mul4(g, what, &a_elems, g->groups, st->m_padded, st->k, 1)) ||
+            (rc = tconv_plan_alloc(plan, what, a_elems, sizeof(float), (void **)&st->a_packed)) ||
             (rc =
                  tconv_plan_alloc(plan, "packed input panel", GEMM_KC * tconv_round_up(GEMM_NC, nr),
                                   sizeof(float), (void **)&st->b_packed)))

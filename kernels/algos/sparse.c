@@ -70,7 +70,8 @@ static void fill_csr(const tconv_plan *plan, sparse_state *st, const tconv_axis_
 static tconv_status count_nonzeros(const tconv_geometry *g, const tconv_axis_taps *rows,
                                    const tconv_axis_taps *cols, size_t *nnz) {
     size_t row_total = rows->start[g->out_hs], col_total = cols->start[g->out_ws];
-    return tconv_size_mul("sparse matrix C^T (nonzeros)", nnz, row_total, col_total);
+    return tconv_size_mul(g, "sparse matrix C^T nonzeros (in_h*kernel_h*in_w*kernel_w)", nnz,
+                          row_total, col_total);
 }
 
 static tconv_status sparse_create(tconv_plan *plan, const float *w, const float *bias) {
@@ -85,6 +86,9 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     sparse_state *st;
     tconv_axis_taps rows, cols;
     tconv_status rc = tconv_plan_alloc(plan, "sparse state", 1, sizeof *st, (void **)&st);
+    /* The weights first: the tap tables walk the kernel, which must be known to fit. */
+    if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
+    if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc == TCONV_OK)
         rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
                                    s->dilation_h, &rows);
@@ -100,8 +104,6 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
             tconv_plan_alloc(plan, "C^T columns", st->nnz, sizeof(uint32_t), (void **)&st->col_idx);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "C^T taps", st->nnz, sizeof(uint32_t), (void **)&st->tap_idx);
-    if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
-    if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc != TCONV_OK) return rc;
     fill_csr(plan, st, &rows, &cols);
     if ((rc = prepare_channels_last(plan, st)) != TCONV_OK) return rc;

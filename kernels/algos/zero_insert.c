@@ -14,8 +14,9 @@ typedef struct zero_insert_state {
 } zero_insert_state;
 
 /* Padded extent along one axis: the stride-1 convolution input needs out + d*(k-1) entries. */
-static tconv_status padded_extent(const char *what, size_t out, int64_t k, int64_t d, size_t *ext) {
-    return tconv_size_add(what, ext, out, (size_t)(d * (k - 1)));
+static tconv_status padded_extent(const tconv_geometry *g, const char *what, size_t out, int64_t k,
+                                  int64_t d, size_t *ext) {
+    return tconv_size_add(g, what, ext, out, (size_t)(d * (k - 1)));
 }
 
 static tconv_status zero_insert_create(tconv_plan *plan, const float *w, const float *bias) {
@@ -30,14 +31,13 @@ static tconv_status zero_insert_create(tconv_plan *plan, const float *w, const f
     st->pad_top = s->dilation_h * (s->kernel_h - 1) - s->pad_h;
     st->pad_left = s->dilation_w * (s->kernel_w - 1) - s->pad_w;
     size_t plane;
-    if ((rc = padded_extent("zero-inserted height", g->out_hs, s->kernel_h, s->dilation_h,
-                            &st->zh)) ||
-        (rc = padded_extent("zero-inserted width", g->out_ws, s->kernel_w, s->dilation_w,
-                            &st->zw)) ||
-        (rc = tconv_size_mul("zero-inserted plane", &st->zplane, st->zh, st->zw)) ||
-        (rc = tconv_size_mul("zero-inserted input", &plane, st->zplane, g->cin_g)) ||
-        (rc = tconv_plan_alloc(plan, "zero-inserted input", plane, sizeof(float),
-                               (void **)&st->padded)) ||
+    const char *what = "zero-inserted input (in_channels/groups*out_h*kernel_h*dilation_h*out_w*"
+                       "kernel_w*dilation_w)";
+    if ((rc = padded_extent(g, what, g->out_hs, s->kernel_h, s->dilation_h, &st->zh)) ||
+        (rc = padded_extent(g, what, g->out_ws, s->kernel_w, s->dilation_w, &st->zw)) ||
+        (rc = tconv_size_mul(g, what, &st->zplane, st->zh, st->zw)) ||
+        (rc = tconv_size_mul(g, what, &plane, st->zplane, g->cin_g)) ||
+        (rc = tconv_plan_alloc(plan, what, plane, sizeof(float), (void **)&st->padded)) ||
         (rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *),
                                (void **)&st->x_taps)) ||
         (rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *),

@@ -42,11 +42,9 @@ tconv_status tconv_algo_from_name(const char *name, tconv_algo *out) {
 tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, size_t size,
                               void **out) {
     size_t bytes;
-    tconv_status st = tconv_size_mul(what, &bytes, count, size);
+    tconv_status st = tconv_size_mul(&plan->g, what, &bytes, count, size);
     if (st != TCONV_OK) return st;
-    if (bytes > SIZE_MAX - 2 * TCONV_ALIGNMENT)
-        return tconv_fail(TCONV_ERR_INVALID, "size of %s overflows size_t (%zu bytes)", what,
-                          bytes);
+    if (bytes > SIZE_MAX - 2 * TCONV_ALIGNMENT) return tconv_size_overflow(&plan->g, what);
     bytes = tconv_round_up(bytes ? bytes : 1, TCONV_ALIGNMENT);
     char *block = aligned_alloc(TCONV_ALIGNMENT, TCONV_ALIGNMENT + bytes);
     if (block == NULL)
@@ -105,10 +103,30 @@ tconv_status tconv_plan_create(const tconv_shape *s, tconv_algo algo, const floa
     return tconv_plan_create_ex(s, algo, w, bias, NULL, out);
 }
 
+/* Refuses a read tensor whose bytes intersect y's: the drivers write y while still reading it
+ * (y is bias-filled first, scattered into, or written block by block), so the result would be
+ * wrong without any error. Element counts are the geometry's, so the byte counts fit size_t. */
+static tconv_status check_no_overlap(const char *name, const float *in, size_t in_elems,
+                                     const float *y, size_t y_elems) {
+    /* [a, a + in bytes) and [b, b + y bytes) intersect; written without a + size, which could
+     * wrap around the address space for the sizes a huge shape describes. */
+    uintptr_t a = (uintptr_t)in, b = (uintptr_t)y;
+    int overlap = a <= b ? b - a < in_elems * sizeof(float) : a - b < y_elems * sizeof(float);
+    if (in != NULL && overlap)
+        return tconv_fail(TCONV_ERR_INVALID,
+                          "%s and y overlap: %s [%p, +%zu bytes), y [%p, +%zu bytes); y must not "
+                          "alias an input",
+                          name, name, (const void *)in, in_elems * sizeof(float), (void *)y,
+                          y_elems * sizeof(float));
+    return TCONV_OK;
+}
+
 tconv_status tconv_plan_run(tconv_plan *plan, const float *x, float *y) {
     if (plan == NULL) return tconv_fail(TCONV_ERR_INVALID, "plan is NULL");
     if (x == NULL) return tconv_fail(TCONV_ERR_INVALID, "x is NULL");
     if (y == NULL) return tconv_fail(TCONV_ERR_INVALID, "y is NULL");
+    tconv_status st = check_no_overlap("x", x, plan->g.x_elems, y, plan->g.y_elems);
+    if (st != TCONV_OK) return st;
     plan->ops->run(plan, x, y);
     return tconv_succeed();
 }
@@ -124,6 +142,14 @@ tconv_status tconv_forward(const tconv_shape *s, tconv_algo algo, const float *x
     tconv_plan *plan;
     st = tconv_plan_create(s, algo, w, bias, &plan);
     if (st != TCONV_OK) return st;
+    /* After planning, which only reads w and bias, so a shape too big for memory still reports
+     * NOMEM: y overlapping x, w or bias is refused before anything is written. */
+    if ((st = check_no_overlap("x", x, g.x_elems, y, g.y_elems)) ||
+        (st = check_no_overlap("w", w, g.w_elems, y, g.y_elems)) ||
+        (st = check_no_overlap("bias", bias, g.groups * g.cout_g, y, g.y_elems))) {
+        tconv_plan_destroy(plan);
+        return st;
+    }
     st = tconv_plan_run(plan, x, y);
     tconv_plan_destroy(plan);
     return st;
@@ -146,21 +172,6 @@ tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *ou
     return tconv_succeed();
 }
 
-/* Kernel taps along one axis whose output index lands inside [0, out) for some input index. */
-static double useful_pairs(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t out) {
-    double pairs = 0;
-    for (int64_t t = 0; t < k; t++) {
-        /* o = i*s - p + t*d in [0, out) <=> i in [ceil((p - t*d)/s), floor((out - 1 + p - t*d)/s)]
-         */
-        int64_t lo_num = p - t * d, hi_num = out - 1 + p - t * d;
-        int64_t lo = lo_num <= 0 ? 0 : (lo_num + s - 1) / s;
-        int64_t hi = hi_num < 0 ? -1 : hi_num / s;
-        if (hi > in - 1) hi = in - 1;
-        if (hi >= lo) pairs += (double)(hi - lo + 1);
-    }
-    return pairs;
-}
-
 tconv_status tconv_flops(const tconv_shape *s, double *nominal, double *useful) {
     if (nominal == NULL || useful == NULL)
         return tconv_fail(TCONV_ERR_INVALID, "nominal or useful pointer is NULL");
@@ -170,8 +181,10 @@ tconv_status tconv_flops(const tconv_shape *s, double *nominal, double *useful) 
     double channel_pairs = (double)s->batch * (double)s->in_channels * (double)g.cout_g;
     *nominal = 2.0 * channel_pairs * (double)g.taps * (double)g.in_plane;
     *useful = 2.0 * channel_pairs *
-              useful_pairs(s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h, g.out_h) *
-              useful_pairs(s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w, g.out_w);
+              (double)tconv_axis_pairs(s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h,
+                                       g.out_h) *
+              (double)tconv_axis_pairs(s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w,
+                                       g.out_w);
     return tconv_succeed();
 }
 

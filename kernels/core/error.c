@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static _Thread_local char last_error[256];
+static _Thread_local char last_error[512];
 
 tconv_status tconv_fail(tconv_status st, const char *fmt, ...) {
     va_list args;

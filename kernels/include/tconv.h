@@ -19,7 +19,20 @@ extern "C" {
  *   w    [in_channels, out_channels / groups, kernel_h, kernel_w]   (PyTorch's layout)
  *   bias [out_channels] or NULL
  *   y    [batch, out_channels, out_h, out_w], fully overwritten
- * out_h = (in_h - 1) * stride_h - 2 * pad_h + dilation_h * (kernel_h - 1) + out_pad_h + 1. */
+ * out_h = (in_h - 1) * stride_h - 2 * pad_h + dilation_h * (kernel_h - 1) + out_pad_h + 1.
+ * Limits beyond PyTorch's: every stride, pad, out_pad and dilation, every (in - 1) * stride and
+ * dilation * (kernel - 1), and out_h and out_w must be at most 2^61 (so no index arithmetic can
+ * overflow int64); larger values are refused with TCONV_ERR_INVALID naming the field and value.
+ *
+ * Aliasing: y must not overlap x, w or bias (byte ranges computed from the shape); such a call
+ * is refused with TCONV_ERR_INVALID naming the two tensors. x, w and bias are only read and may
+ * overlap each other.
+ *
+ * NaN and Inf in x or w propagate as in the reference: an output is NaN, +Inf or -Inf exactly
+ * when the sum of the products landing on it is (no padding zero meets a non-finite value), with
+ * one documented exception: zero_insert multiplies every weight by inserted and padding zeros,
+ * so a NaN weight makes every output of its output channel NaN and an Inf weight makes every one
+ * of them non-finite (0 * Inf is NaN). */
 typedef struct tconv_shape { /* 16 fields, all int64_t, in this order */
     int64_t batch, in_channels, out_channels, in_h, in_w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
@@ -36,7 +49,8 @@ typedef enum tconv_status {
 typedef enum tconv_algo {
     TCONV_ALGO_AUTO = 0,        /* picks one of the others per shape (documented heuristic) */
     TCONV_ALGO_REFERENCE = 1,   /* output-centric gather, double accumulation: the oracle */
-    TCONV_ALGO_ZERO_INSERT = 2, /* insert zeros, pad, flip the kernel, stride-1 convolution */
+    TCONV_ALGO_ZERO_INSERT = 2, /* insert zeros, pad, flip the kernel, stride-1 convolution
+                                 * (multiplies weights by zeros: see NaN and Inf above) */
     TCONV_ALGO_DIRECT = 3,      /* zero-free stride-phase (sub-pixel) decomposition */
     TCONV_ALGO_GEMM = 4,        /* col = W^T X with our blocked GEMM, then col2im */
     TCONV_ALGO_SPARSE = 5,      /* y = C^T x with C^T built once in CSR */
@@ -49,7 +63,8 @@ typedef enum tconv_algo {
 
 tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *out_w);
 
-/* Same as tconv_plan_create + tconv_plan_run + tconv_plan_destroy. */
+/* Same as tconv_plan_create + tconv_plan_run + tconv_plan_destroy; y must not overlap x, w or
+ * bias (see above). */
 tconv_status tconv_forward(const tconv_shape *s, tconv_algo algo, const float *x, const float *w,
                            const float *bias /* may be NULL */, float *y);
 
@@ -78,8 +93,8 @@ tconv_status tconv_plan_create(const tconv_shape *s, tconv_algo algo, const floa
 tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const float *w,
                                   const float *bias, const tconv_plan_options *options,
                                   tconv_plan **out);
-/* Computes y from x. A plan owns scratch memory: run one plan from one thread at a time
- * (create one plan per thread to run the same shape concurrently). */
+/* Computes y from x; y must not overlap x (TCONV_ERR_INVALID). A plan owns scratch memory:
+ * run one plan from one thread at a time (one plan per thread for concurrent runs). */
 tconv_status tconv_plan_run(tconv_plan *plan, const float *x, float *y);
 void tconv_plan_destroy(tconv_plan *plan); /* NULL is ignored */
 
