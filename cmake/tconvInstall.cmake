@@ -47,7 +47,8 @@ set(TCONV_PACKAGE_CONTACT "tconv maintainers <tconv@invalid>" CACHE STRING
 set(CPACK_PACKAGE_NAME tconv)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${TCONV_PACKAGE_CONTACT}")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "2D transposed convolution (PyTorch ConvTranspose2d) on CPUs")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would put it before every component's own summary
+# (the first line of each CPACK_DEBIAN_<COMPONENT>_DESCRIPTION below).
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_COMPONENTS_ALL runtime dev tools) # nothing else is installed; no "Unspecified" package
 set(CPACK_DEB_COMPONENT_INSTALL ON)
@@ -61,23 +62,23 @@ set(tconv_exact "libtconv0 (= ${PROJECT_VERSION})")
 
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libtconv0)  # after the SONAME, libtconv.so.0
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "tconv shared library
- libtconv.so.0: 2D transposed convolution for CPUs with reference, direct, GEMM, sparse and
- OpenBLAS algorithms and SSE4.1/AVX2/AVX-512/NEON micro-kernels chosen at run time.")
+set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "tconv: 2D transposed convolution on CPUs, shared library
+libtconv.so.0: 2D transposed convolution for CPUs with reference, direct, GEMM, sparse and
+OpenBLAS algorithms and SSE4.1/AVX2/AVX-512/NEON micro-kernels chosen at run time.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libtconv-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 list(PREPEND TCONV_DEB_DEV_DEPENDS "${tconv_exact}")  # the static library's -dev dependencies follow
 list(JOIN TCONV_DEB_DEV_DEPENDS ", " CPACK_DEBIAN_DEV_PACKAGE_DEPENDS)
-set(CPACK_DEBIAN_DEV_DESCRIPTION "tconv development files
- tconv.h, the static library libtconv_static.a, the CMake package (find_package(tconv)) and the
- pkg-config files tconv.pc and tconv_static.pc.")
+set(CPACK_DEBIAN_DEV_DESCRIPTION "tconv: 2D transposed convolution on CPUs, development files
+tconv.h, the static library libtconv_static.a, the CMake package (find_package(tconv)) and the
+pkg-config files tconv.pc and tconv_static.pc.")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME tconv-tools)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "${tconv_exact}")
 set(CPACK_DEBIAN_TOOLS_DESCRIPTION "tconv programs: tconv-info and tconv-bench
- tconv-info prints the CPU, ISAs and micro-kernels tconv uses; tconv-bench is the Google
- Benchmark harness comparing the algorithms (and oneDNN/XNNPACK when built with them).")
+tconv-info prints the CPU, ISAs and micro-kernels tconv uses; tconv-bench is the Google
+Benchmark harness comparing the algorithms (and oneDNN/XNNPACK when built with them).")
 include(CPack)
