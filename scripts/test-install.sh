@@ -11,6 +11,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/release}
+mkdir -p "$build"
+build=$(cd "$build" && pwd) # absolute: the RPATH check below looks for it
 jobs=$(nproc)
 apt_get=(apt-get -o DPkg::Lock::Timeout=900)
 deb_packages=(libtconv0 libtconv-dev tconv-tools)
