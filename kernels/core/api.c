@@ -205,3 +205,6 @@ const char *tconv_kernel_name(tconv_algo algo, int loop_index, const char *isa) 
     }
     return loop_index >= 0 && loop_index < 3 ? loops[loop_index] : NULL;
 }
+
+/* Compiled into the library, so a program sees the version of the libtconv.so it runs with. */
+const char *tconv_version(void) { return TCONV_VERSION_STRING; }
