@@ -72,6 +72,11 @@ static void fail(const char *fmt, ...) {
     abort();
 }
 
+/* TCONV_FUZZ_DESCRIBE=1 prints each input before running it: sanitizer reports and hangs do not
+ * end with the description that harness failures print. (libFuzzer owns the sanitizer death
+ * callback: it writes the artifact.) */
+static int describe_every_input;
+
 /* ---- call timing: no single call may take long (libFuzzer's -timeout catches real hangs) ---- */
 
 static double call_limit_seconds = 2.0;
@@ -420,6 +425,8 @@ static void init_once(void) {
     float y;
     gemm_blas_built =
         tconv_forward(&one, TCONV_ALGO_GEMM_BLAS, &v, &v, NULL, &y) != TCONV_ERR_UNSUPPORTED;
+    const char *describe = getenv("TCONV_FUZZ_DESCRIBE");
+    describe_every_input = describe && strcmp(describe, "1") == 0;
     const char *limit = getenv("TCONV_FUZZ_CALL_SECONDS");
     if (limit && atof(limit) > 0) call_limit_seconds = atof(limit);
 }
@@ -442,6 +449,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_case c;
     fuzz_decode(data, size, &c);
     current = &c;
+    if (describe_every_input) {
+        fprintf(stderr, "tconv-fuzz: input:\n");
+        print_case(&c);
+    }
     fuzz_expect e;
     fuzz_expect_shape(&c.shape, &e);
     int accepted = check_output_size(&c.shape, &e);
