@@ -31,6 +31,13 @@ static const tconv_shape overflow = {
 /* A 2^40-tap kernel cropped to a 4x4 output: any loop over the taps hangs. */
 static const tconv_shape huge_kernel = {1, 1, 1, 4, 4, 1, P40, 1, 1, 0, INT64_C(1) << 39,
                                         0, 0, 1, 1, 1};
+/* stride_w INT64_MAX with a 1-pixel-wide input: direct's column arithmetic overflowed. */
+static const tconv_shape stride_max = {2, 2, 2, 1, 1, 5, 3, 1, INT64_MAX, 0, 0, 0, 2, 2, 1, 1};
+/* Border columns computed against zero padding: a non-finite weight leaked NaN into outputs the
+ * reference leaves finite (direct, via auto). */
+static const tconv_shape border_pad = {2, 4, 14, 8, 8, 3, 3, 4, 4, 0, 0, 0, 3, 1, 2, 1};
+/* x == y: a batch-2, channel-by-channel shape where outputs overwrite inputs not yet read. */
+static const tconv_shape alias_shape = {2, 4, 4, 8, 8, 1, 1, 4, 4, 3, 3, 3, 3, 2, 2, 1};
 static const tconv_shape hostile[] = {
     {INT64_MIN, 1, 1, 2, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
     {1, INT64_C(1) << 32, 1, 2, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
@@ -113,6 +120,12 @@ static int write_pointer_seeds(const char *dir) {
     fuzz_case c = make_case(&stride3, TCONV_ALGO_GEMM);
     c.pointers = FUZZ_PTR_ALIAS;
     ok &= write_seed(dir, "pointers-alias-gemm", &c, 0);
+    for (int a = TCONV_ALGO_DIRECT; a <= TCONV_ALGO_GEMM; a++) {
+        fuzz_case alias = make_case(&alias_shape, a);
+        alias.pointers = FUZZ_PTR_ALIAS;
+        snprintf(name, sizeof name, "pointers-alias-%s-batch2", algo_label(a));
+        ok &= write_seed(dir, name, &alias, 0);
+    }
     c.with_bias = 0, c.pointers = FUZZ_PTR_NORMAL;
     ok &= write_seed(dir, "pointers-no-bias-gemm", &c, 0);
     return ok;
@@ -153,6 +166,13 @@ static int write_hostile_seeds(const char *dir) {
     }
     fuzz_case c = make_case(&huge_kernel, TCONV_ALGO_DIRECT);
     ok &= write_seed(dir, "hostile-huge-kernel-direct", &c, 0);
+    c = make_case(&stride_max, TCONV_ALGO_DIRECT);
+    ok &= write_seed(dir, "hostile-stride-max-direct", &c, 0);
+    c = make_case(&border_pad, TCONV_ALGO_DIRECT);
+    c.special = FUZZ_DATA_NONFINITE_W, c.special_pick = 0, c.data_seed = 0;
+    ok &= write_seed(dir, "data-nan-w-direct-border", &c, 0);
+    c.special_pick = 4;
+    ok &= write_seed(dir, "data-inf-w-direct-border", &c, 0);
     for (unsigned i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
         c = make_case(&hostile[i], (int)(i % TCONV_ALGO_COUNT));
         snprintf(name, sizeof name, "hostile-%u", i);

@@ -52,11 +52,12 @@ static void print_case(const fuzz_case *c) {
     const char *algo = tconv_algo_name((tconv_algo)c->algo);
     const char *isa_kind[] = {"no options", "options.isa NULL", "tag", "unknown tag"};
     fprintf(stderr,
-            "  algo %d (%s), isa %s%s%s%s, pointers: %s, bias %s, data %s, seed %" PRIu32 "\n",
+            "  algo %d (%s), isa %s%s%s%s, pointers: %s (overlap %" PRIu32 "), bias %s, data %s "
+            "(pick %" PRIu32 "), seed %" PRIu32 "\n",
             c->algo, algo ? algo : "out of range", isa_kind[c->isa_kind], c->isa ? " \"" : "",
             c->isa ? (strlen(c->isa) > 40 ? "<long string>" : c->isa) : "", c->isa ? "\"" : "",
-            pointers_name(c->pointers), c->with_bias ? "yes" : "NULL", special_name(c->special),
-            c->data_seed);
+            pointers_name(c->pointers), c->overlap, c->with_bias ? "yes" : "NULL",
+            special_name(c->special), c->special_pick, c->data_seed);
 }
 
 static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
