@@ -62,6 +62,22 @@ static i128 extent(int64_t in, int64_t k, int64_t st, int64_t p, int64_t op, int
     return span - twice_pad + reach + op + 1;
 }
 
+/* The library's documented limit (README, geometry.c): stride, pad, output padding, dilation,
+ * (in-1)*stride, dilation*(kernel-1) and the output extent are each at most 2^61, so every sum
+ * of three such terms in the drivers fits int64. A shape past it is refused by field name. */
+#define GEOMETRY_LIMIT ((i128)1 << 61)
+static int beyond_limit(const char *dim, int64_t in, int64_t k, int64_t st, int64_t p, int64_t op,
+                        int64_t d, i128 out, fuzz_expect *e) {
+    i128 span = (i128)(in - 1) * st, reach = (i128)d * (k - 1);
+    if (st > GEOMETRY_LIMIT || p > GEOMETRY_LIMIT || op > GEOMETRY_LIMIT || d > GEOMETRY_LIMIT ||
+        span > GEOMETRY_LIMIT || reach > GEOMETRY_LIMIT || out > GEOMETRY_LIMIT) {
+        refuse(e, "output %s (%" PRId64 ") or a term of it beyond the 2^61 limit", dim,
+               (int64_t)out);
+        return 1;
+    }
+    return 0;
+}
+
 /* a*b*c*d*sizeof(float) must fit size_t (64-bit). */
 static int bytes_fit(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t *elems) {
     uint64_t v;
@@ -89,6 +105,11 @@ void fuzz_expect_shape(const tconv_shape *s, fuzz_expect *e) {
         refuse(e, "%s (%" PRId64 "...) below 1 or above INT64_MAX", "output width", (int64_t)ow);
         return;
     }
+    if (beyond_limit("height", s->in_h, s->kernel_h, s->stride_h, s->pad_h, s->out_pad_h,
+                     s->dilation_h, oh, e) ||
+        beyond_limit("width", s->in_w, s->kernel_w, s->stride_w, s->pad_w, s->out_pad_w,
+                     s->dilation_w, ow, e))
+        return;
     e->out_h = (int64_t)oh, e->out_w = (int64_t)ow;
     uint64_t cout_g = (uint64_t)(s->out_channels / s->groups);
     if (!bytes_fit((uint64_t)s->batch, (uint64_t)s->in_channels, (uint64_t)s->in_h,

@@ -318,6 +318,29 @@ static void report_mismatch(const char *what, size_t i, double expected, double 
  * a NaN reference needs a NaN, an infinite one the same infinity: every algorithm sums the same
  * real taps, and |x|, |w| <= 1 cannot overflow, so only a product the reference does not have
  * (a non-finite weight times a padding zero) can change that. */
+/* zero_insert multiplies inserted and padding zeros by every weight (README): an output channel
+ * with a non-finite weight must be non-finite everywhere; those outputs are taken out of the
+ * comparison, every other channel is checked as for any algorithm. */
+static void check_zero_insert_poisoned(const tensors *t, const float *y, float *ref, float *mag,
+                                       float *y_finite, const char *what) {
+    const tconv_shape *s = &current->shape;
+    size_t cin_g = (size_t)(s->in_channels / s->groups),
+           cout_g = (size_t)(s->out_channels / s->groups);
+    size_t taps = (size_t)(s->kernel_h * s->kernel_w),
+           plane = t->ny / (size_t)s->batch / (size_t)s->out_channels;
+    for (size_t co = 0; co < (size_t)s->out_channels; co++) {
+        size_t grp = co / cout_g, finite = 1;
+        for (size_t c = grp * cin_g; finite && c < (grp + 1) * cin_g; c++)
+            for (size_t k = 0; k < taps; k++)
+                finite &= isfinite(t->w[(c * cout_g + co % cout_g) * taps + k]) != 0;
+        for (size_t n = 0; !finite && n < (size_t)s->batch; n++)
+            for (size_t i = (n * (size_t)s->out_channels + co) * plane, e = i + plane; i < e; i++) {
+                if (isfinite(y[i])) report_mismatch(what, i, NAN, y[i], 0.0);
+                ref[i] = mag[i] = y_finite[i] = 0.0f;
+            }
+    }
+}
+
 static void compare_with_reference(const tensors *t, const float *y, const char *what) {
     const tconv_shape *s = &current->shape;
     float *ref = alloc_floats(t->ny, 0), *mag = alloc_floats(t->ny, 0);
@@ -326,6 +349,8 @@ static void compare_with_reference(const tensors *t, const float *y, const char 
     if (st != TCONV_OK)
         fail("reference failed: %s: %s", tconv_status_string(st), tconv_last_error());
     float *y_finite = copy_of(y, t->ny);
+    if (current->algo == TCONV_ALGO_ZERO_INSERT)
+        check_zero_insert_poisoned(t, y, ref, mag, y_finite, what);
     for (size_t i = 0; i < t->ny; i++) {
         if (isfinite(ref[i]) && isfinite(mag[i])) continue;
         int same = isnan(ref[i]) ? isnan(y[i]) : y[i] == ref[i];
