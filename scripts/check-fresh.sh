@@ -74,6 +74,13 @@ delete_root() {
   fi
   rm -rf --one-file-system "$fresh"
 }
+# One run at a time: a second run would unmount (and delete) the first one's root.
+mkdir -p "$root/build"
+exec 9>"$root/build/fresh-root.lock"
+flock -n 9 || {
+  echo "check-fresh: another check-fresh is running on $fresh" >&2
+  exit 2
+}
 trap unmount_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
