@@ -9,12 +9,17 @@ jobs=$(nproc)
 
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
+apt=("${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-# Host tools, and arm64 libraries through Debian multiarch (needs the arm64 architecture).
-host_packages=(cmake pkg-config gcc-aarch64-linux-gnu qemu-user-static)
+# Host tools, and arm64 libraries through Debian multiarch (needs the arm64 architecture). Named
+# one by one because apt-get runs with --no-install-recommends: the cross libc headers, crt files
+# and loader (libc6-dev-arm64-cross) are only a Recommends of gcc-aarch64-linux-gnu, make only a
+# Recommends of cmake. binutils-aarch64-linux-gnu gives the readelf used below; qemu-user-static
+# is run directly as CMake's emulator, so its Recommends binfmt-support is not needed.
+host_packages=(cmake make pkg-config gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  binutils-aarch64-linux-gnu qemu-user-static)
 arm64_packages=(libcmocka-dev:arm64)
 need_update=0
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -25,10 +30,10 @@ fi
 missing=()
 for p in "${host_packages[@]}" "${arm64_packages[@]}"; do installed "$p" || missing+=("$p"); done
 if ((${#missing[@]} > 0)) || ! installed libopenblas-dev:arm64; then need_update=1; fi
-if ((need_update)); then "${sudo_cmd[@]}" apt-get update -qq; fi
+if ((need_update)); then "${apt[@]}" update -qq; fi
 if ((${#missing[@]} > 0)); then
   echo "test-neon: installing ${missing[*]}"
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # OpenBLAS for arm64 only when it installs next to the amd64 one without removing anything;
@@ -39,7 +44,7 @@ if installed libopenblas-dev:arm64; then
 else
   plan=$(apt-get install -s --no-install-recommends libopenblas-dev:arm64 2>/dev/null || true)
   if [[ -n $plan && $plan != *$'\nRemv '* ]] &&
-    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends libopenblas-dev:arm64; then
+    "${apt[@]}" install -y -qq --no-install-recommends libopenblas-dev:arm64; then
     openblas=ON
   fi
 fi
