@@ -21,6 +21,9 @@ packages=(
   git
   # CI steps: the AVX-512 build on SIMDe emulation, coverage reports.
   libsimde-dev gcovr
+  # scripts/test-install.sh: cpack -G DEB reads dependencies with dpkg-shlibdeps (dpkg-dev) and
+  # inspects binaries with file.
+  dpkg-dev file
 )
 
 missing=()
