@@ -1,0 +1,121 @@
+/* The plan's threads: pool creation from options, environment or affinity; tiled parallel loops. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "parallel.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "plan.h"
+
+/* CPUs this process may run on (taskset, cgroups cpusets), not the machine's count. */
+static size_t affinity_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (size_t)CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN); /* more than CPU_SETSIZE CPUs, or no affinity */
+    return online > 0 ? (size_t)online : 1;
+}
+
+/* TCONV_NUM_THREADS must be a whole decimal number in [1, TCONV_MAX_THREADS], nothing else: a
+ * typo must not silently become "all CPUs" or "one thread". */
+static tconv_status threads_from_env(const char *value, size_t *out) {
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (end == value || *end != '\0' || errno == ERANGE || n < 1 || n > TCONV_MAX_THREADS)
+        return tconv_fail(TCONV_ERR_INVALID,
+                          "TCONV_NUM_THREADS (%s) must be a whole number from 1 to %d", value,
+                          TCONV_MAX_THREADS);
+    *out = (size_t)n;
+    return TCONV_OK;
+}
+
+static tconv_status resolve_threads(const tconv_plan_options *o, size_t *out) {
+    int requested = o ? o->threads : 0;
+    if (requested < 0 || requested > TCONV_MAX_THREADS)
+        return tconv_fail(TCONV_ERR_INVALID, "threads (%d) must be 0 (automatic) or 1 to %d",
+                          requested, TCONV_MAX_THREADS);
+    if (requested > 0) {
+        *out = (size_t)requested;
+        return TCONV_OK;
+    }
+    const char *env = getenv("TCONV_NUM_THREADS");
+    if (env != NULL) return threads_from_env(env, out);
+    *out = affinity_cpus();
+    if (*out > TCONV_MAX_THREADS) *out = TCONV_MAX_THREADS;
+    return TCONV_OK;
+}
+
+tconv_status tconv_parallel_init(tconv_plan *plan, const tconv_plan_options *options) {
+    tconv_parallel *p = &plan->par;
+    if (options && options->tune != 0)
+        return tconv_fail(TCONV_ERR_INVALID, "tune (%d) is reserved and must be 0", options->tune);
+    if (options && options->threadpool) {
+        p->pool = (pthreadpool_t)options->threadpool;
+        p->threads = pthreadpool_get_threads_count(p->pool);
+        if (p->threads < 1) p->threads = 1;
+    } else {
+        tconv_status st = resolve_threads(options, &p->threads);
+        if (st != TCONV_OK) return st;
+        if (p->threads > 1) {
+            p->pool = pthreadpool_create(p->threads);
+            if (p->pool == NULL)
+                return tconv_fail(TCONV_ERR_NOMEM, "cannot create a pool of %zu threads",
+                                  p->threads);
+            p->owns_pool = 1;
+        }
+    }
+    if (p->pool == NULL) return TCONV_OK;
+    return tconv_plan_alloc(plan, "thread slots", p->threads, sizeof(atomic_int),
+                            (void **)&p->slot_busy);
+}
+
+void tconv_parallel_destroy(tconv_parallel *p) {
+    if (p->owns_pool) pthreadpool_destroy(p->pool);
+    p->pool = NULL, p->owns_pool = 0;
+}
+
+void tconv_parallel_1d(const tconv_parallel *p, tconv_task_1d *task, void *context, size_t range,
+                       size_t tile) {
+    if (range == 0) return;
+    if (p->pool == NULL) {
+        task(context, 0, range);
+        return;
+    }
+    pthreadpool_parallelize_1d_tile_1d(p->pool, task, context, range, tile ? tile : 1, 0);
+}
+
+void tconv_parallel_2d(const tconv_parallel *p, tconv_task_2d *task, void *context, size_t range_i,
+                       size_t range_j, size_t tile_i, size_t tile_j) {
+    if (range_i == 0 || range_j == 0) return;
+    if (p->pool == NULL) {
+        task(context, 0, 0, range_i, range_j);
+        return;
+    }
+    pthreadpool_parallelize_2d_tile_2d(p->pool, task, context, range_i, range_j,
+                                       tile_i ? tile_i : 1, tile_j ? tile_j : 1, 0);
+}
+
+size_t tconv_parallel_claim(const tconv_parallel *p) {
+    if (p->pool == NULL) return 0;
+    /* A free slot always exists: at most `threads` tasks run at once and each holds one. */
+    for (;;)
+        for (size_t i = 0; i < p->threads; i++)
+            if (atomic_load_explicit(&p->slot_busy[i], memory_order_relaxed) == 0 &&
+                atomic_exchange_explicit(&p->slot_busy[i], 1, memory_order_acquire) == 0)
+                return i;
+}
+
+void tconv_parallel_release(const tconv_parallel *p, size_t slot) {
+    if (p->pool != NULL) atomic_store_explicit(&p->slot_busy[slot], 0, memory_order_release);
+}
+
+size_t tconv_parallel_tile(size_t range, size_t pieces, size_t align) {
+    size_t tile = tconv_div_up(range, pieces ? pieces : 1);
+    tile = tconv_round_up(tile ? tile : 1, align ? align : 1);
+    return tile;
+}
