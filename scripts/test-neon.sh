@@ -14,7 +14,9 @@ export DEBIAN_FRONTEND=noninteractive
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # Host tools, and arm64 libraries through Debian multiarch (needs the arm64 architecture).
-host_packages=(cmake pkg-config gcc-aarch64-linux-gnu qemu-user-static)
+# libc6-dev-arm64-cross (crt files, libc headers) is only a Recommends of the cross gcc, which
+# --no-install-recommends leaves out: name it.
+host_packages=(cmake pkg-config gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
 arm64_packages=(libcmocka-dev:arm64)
 need_update=0
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -28,7 +30,7 @@ if ((${#missing[@]} > 0)) || ! installed libopenblas-dev:arm64; then need_update
 if ((need_update)); then "${sudo_cmd[@]}" apt-get update -qq; fi
 if ((${#missing[@]} > 0)); then
   echo "test-neon: installing ${missing[*]}"
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # OpenBLAS for arm64 only when it installs next to the amd64 one without removing anything;
