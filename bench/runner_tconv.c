@@ -41,7 +41,9 @@ static tb_status tconv_create(tb_runner *r, const tb_data *d, int nsets, char *w
         memcpy(t->x[i], d->x, d->nx * sizeof(float));
         tb_fill_nan(t->y[i], d->ny);
     }
-    tconv_plan_options opt = {r->isa};
+    /* One thread, as the peers (and thread CPU time) assume, unless TCONV_NUM_THREADS asks for
+     * more (then time with --time=real). */
+    tconv_plan_options opt = {.isa = r->isa, .threads = getenv("TCONV_NUM_THREADS") ? 0 : 1};
     double t0 = tb_now();
     tconv_status st = tconv_plan_create_ex(&d->s, r->algo, d->w, d->b, &opt, &t->plan);
     r->plan_seconds = tb_now() - t0;

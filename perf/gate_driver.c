@@ -45,7 +45,7 @@ static int measure(const tb_shape_entry *e, tconv_algo algo, const char *isa, in
     const tconv_shape *s = &e->shape;
     float *x = filled(elems_x(s), 1), *w = filled(elems_w(s), 2), *b = filled((size_t)s->out_channels, 3);
     float *y = malloc(elems_y(s) * sizeof *y);
-    tconv_plan_options opt = {isa};
+    tconv_plan_options opt = {.isa = isa, .threads = 1}; /* counts of the single-thread path */
     tconv_plan *plan = NULL;
     int failed = !x || !w || !b || !y || tconv_plan_create_ex(s, algo, w, b, &opt, &plan) != TCONV_OK;
     if (!failed) {

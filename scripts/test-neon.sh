@@ -52,9 +52,27 @@ if [[ $openblas == OFF ]]; then
   echo "test-neon: libopenblas-dev:arm64 not installable here: building without OpenBLAS"
 fi
 
+# pthreadpool for arm64 in a private prefix: libpthreadpool-dev:arm64 cannot be installed next to
+# the amd64 one (apt would remove libpthreadpool-dev and libxnnpack-dev), so its two packages are
+# downloaded and extracted under build/ (see cmake/toolchain-aarch64.cmake).
+sysroot="$root/build/arm64-sysroot"
+if [[ ! -f $sysroot/usr/include/pthreadpool.h ||
+  ! -e $sysroot/usr/lib/aarch64-linux-gnu/libpthreadpool.so.0 ]]; then
+  echo "test-neon: extracting libpthreadpool-dev:arm64 and libpthreadpool0:arm64 into $sysroot"
+  debs=$(mktemp -d)
+  if ! (cd "$debs" && apt-get download libpthreadpool-dev:arm64 libpthreadpool0:arm64 >/dev/null); then
+    "${sudo_cmd[@]}" apt-get update -qq
+    (cd "$debs" && apt-get download libpthreadpool-dev:arm64 libpthreadpool0:arm64 >/dev/null)
+  fi
+  mkdir -p "$sysroot"
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
+  rm -rf "$debs"
+fi
+
 echo "== aarch64 cross build (gcc, Release, warnings as errors, OpenBLAS $openblas) =="
 cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64.cmake" \
-  -DCMAKE_BUILD_TYPE=Release -DTCONV_WERROR=ON -DTCONV_WITH_OPENBLAS="$openblas"
+  -DCMAKE_BUILD_TYPE=Release -DTCONV_WERROR=ON -DTCONV_WITH_OPENBLAS="$openblas" \
+  -DTCONV_ARM64_SYSROOT="$sysroot"
 cmake --build "$build" -j "$jobs"
 
 # libcpuid is x86-only: the arm library must not depend on it.
@@ -69,7 +87,8 @@ ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 900
 
 # The dispatcher picks NEON by default, honours TCONV_FORCE_ISA, and refuses an x86 ISA loudly.
 # Same command as CMAKE_CROSSCOMPILING_EMULATOR in cmake/toolchain-aarch64.cmake.
-emulator=(qemu-aarch64-static -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib)
+emulator=(qemu-aarch64-static -L /usr/aarch64-linux-gnu
+  -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:$sysroot/usr/lib/aarch64-linux-gnu)
 info() { "${emulator[@]}" "$@" "$build/tools/tconv-info" | grep '^selected ISA:'; }
 expect() {
   local got

@@ -80,7 +80,7 @@ static int run_pinned(const tconv_shape *s, tconv_algo algo, uint64_t seed, int 
     tu_fill(&rng, gw.data, nw);
     tu_fill(&rng, gb.data, (size_t)s->out_channels);
     for (size_t i = 0; i < ny; i++) gy.data[i] = NAN; /* every output must be written */
-    tconv_plan_options opt = {ISA};
+    tconv_plan_options opt = {.isa = ISA};
     tconv_plan *plan = NULL;
     tconv_status st = tconv_plan_create_ex(s, algo, gw.data, gb.data, &opt, &plan);
     if (st != TCONV_OK) fail_msg("plan %s/%s: %s", tconv_algo_name(algo), ISA, tconv_last_error());
@@ -98,7 +98,7 @@ static int run_pinned(const tconv_shape *s, tconv_algo algo, uint64_t seed, int 
 static int algo_available(tconv_algo algo) {
     tconv_shape s = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1};
     float w = 1;
-    tconv_plan_options opt = {ISA};
+    tconv_plan_options opt = {.isa = ISA};
     tconv_plan *plan = NULL;
     tconv_status st = tconv_plan_create_ex(&s, algo, &w, NULL, &opt, &plan);
     tconv_plan_destroy(plan);

@@ -257,7 +257,7 @@ static int run_one(const golden_case *c, tconv_algo algo, const char *isa, const
     if (c->b) memcpy(gb.data, c->b, c->nb * sizeof(float));
     for (size_t i = 0; i < c->ny; i++) gy.data[i] = NAN; /* every output must be written */
 
-    tconv_plan_options opt = {isa};
+    tconv_plan_options opt = {.isa = isa};
     tconv_plan *plan = NULL;
     tconv_status st =
         tconv_plan_create_ex(&c->s, algo, gw.data, c->b ? gb.data : NULL, &opt, &plan);

@@ -325,7 +325,7 @@ static void touched_outputs(const tconv_shape *s, int in_x, size_t idx, unsigned
 
 static float *run_plan(const tconv_shape *s, tconv_algo algo, const char *isa, const float *x,
                        const float *w, const float *b) {
-    tconv_plan_options opt = {isa};
+    tconv_plan_options opt = {.isa = isa};
     tconv_plan *plan = NULL;
     float *y = malloc(tu_y_elems(s) * sizeof(float));
     assert_non_null(y);

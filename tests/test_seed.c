@@ -68,7 +68,7 @@ static int equal_exactly(const char *what, const float *got, const float *want, 
  * first failing call; the output starts as NaN so an unwritten element cannot pass. */
 static tconv_status run_seed(tconv_algo algo, const char *isa, float out[16]) {
     tconv_shape s = seed_shape();
-    tconv_plan_options opt = {isa};
+    tconv_plan_options opt = {.isa = isa};
     tconv_plan *plan = NULL;
     for (int i = 0; i < 16; i++) out[i] = (float)NAN;
     tconv_status st = tconv_plan_create_ex(&s, algo, seed_kernel, NULL, &opt, &plan);

@@ -483,7 +483,7 @@ static void test_algo_from_name(void **state) {
 static void expect_isa_refused(const char *isa, tconv_status want, const char *a, const char *b) {
     tconv_shape s = valid_shape();
     tensors t = tensors_alloc(&s);
-    tconv_plan_options opt = {isa};
+    tconv_plan_options opt = {.isa = isa};
     tconv_plan *plan = (tconv_plan *)&t;
     char context[96];
     snprintf(context, sizeof context, "plan_create_ex(isa \"%s\")", isa);
@@ -511,7 +511,7 @@ static void test_null_isa_option_accepted(void **state) {
     (void)state;
     tconv_shape s = valid_shape();
     tensors t = tensors_alloc(&s);
-    tconv_plan_options opt = {NULL};
+    tconv_plan_options opt = {.isa = NULL};
     tconv_plan *plan = NULL;
     assert_int_equal(tconv_plan_create_ex(&s, TCONV_ALGO_DIRECT, t.w, t.b, &opt, &plan), TCONV_OK);
     tconv_plan_destroy(plan);

@@ -204,7 +204,7 @@ int tu_run_case_ex(const tconv_shape *s, tconv_algo algo, const char *isa, uint6
         tu_fill(&rng, gw.data, nw);
         tu_fill(&rng, gb.data, (size_t)s->out_channels);
         for (size_t i = 0; i < ny; i++) gy.data[i] = NAN; /* every output must be written */
-        tconv_plan_options opt = {isa};
+        tconv_plan_options opt = {.isa = isa};
         tconv_plan *plan = NULL;
         const float *bias = with_bias ? gb.data : NULL;
         tconv_status st = tconv_plan_create_ex(s, algo, gw.data, bias, &opt, &plan);

@@ -59,6 +59,7 @@ tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, 
 
 void tconv_plan_destroy(tconv_plan *plan) {
     if (plan == NULL) return;
+    tconv_parallel_destroy(&plan->par); /* before the buffers: workers are idle, nothing runs */
     for (void *block = plan->buffers, *prev; block != NULL; block = prev) {
         memcpy(&prev, block, sizeof prev);
         free(block);
@@ -89,7 +90,8 @@ tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const f
     plan->k = kernels;
     plan->ops = ops_for(algo);
     plan->memory_bytes = sizeof *plan;
-    st = plan->ops->create(plan, w, bias);
+    st = tconv_parallel_init(plan, options); /* first: drivers size per-thread scratch by it */
+    if (st == TCONV_OK) st = plan->ops->create(plan, w, bias);
     if (st != TCONV_OK) {
         tconv_plan_destroy(plan);
         return st;
@@ -160,6 +162,7 @@ const char *tconv_plan_isa(const tconv_plan *plan) {
     return plan ? tconv_isa_tag(plan->k.isa) : NULL;
 }
 size_t tconv_plan_memory_bytes(const tconv_plan *plan) { return plan ? plan->memory_bytes : 0; }
+int tconv_plan_threads(const tconv_plan *plan) { return plan ? (int)plan->par.threads : 0; }
 
 tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *out_w) {
     if (out_h == NULL || out_w == NULL)

@@ -4,6 +4,7 @@
 
 #include "../dispatch/dispatch.h"
 #include "geometry.h"
+#include "parallel.h"
 
 #define TCONV_ALIGNMENT 64
 
@@ -19,6 +20,7 @@ struct tconv_plan {
     tconv_algo algo;
     tconv_kernels k;
     const tconv_algo_ops *ops;
+    tconv_parallel par; /* the threads the drivers split their work over */
     void *state;   /* the driver's own data, allocated with tconv_plan_alloc */
     void *buffers; /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
     size_t memory_bytes;

@@ -60,7 +60,8 @@ typedef enum tconv_algo {
     TCONV_ALGO_DIRECT = 3,      /* zero-free stride-phase (sub-pixel) decomposition */
     TCONV_ALGO_GEMM = 4,        /* col = W^T X with our blocked GEMM, then col2im */
     TCONV_ALGO_SPARSE = 5,      /* y = C^T x with C^T built once in CSR */
-    TCONV_ALGO_GEMM_BLAS = 6    /* GEMM + col2im with OpenBLAS cblas_sgemm, single-threaded */
+    TCONV_ALGO_GEMM_BLAS = 6    /* GEMM + col2im with OpenBLAS cblas_sgemm (one OpenBLAS thread
+                                   per tile; the plan's threads run the tiles) */
 } tconv_algo;
 
 #define TCONV_ALGO_COUNT 7
@@ -90,6 +91,17 @@ typedef struct tconv_plan_options {
      * Otherwise an ISA tag to use exactly for this plan; it must be compiled in and supported
      * by the CPU, else TCONV_ERR_UNSUPPORTED. Benchmarks and tests use it to run every variant. */
     const char *isa;
+    /* 0: TCONV_NUM_THREADS if set (and not ""), else every CPU this process may run on
+     * (sched_getaffinity), but no more than one per 2^20 multiply-adds of the shape (a tiny
+     * problem runs on the caller alone); 1: the calling thread only, no pool; N: exactly N
+     * threads (the caller and N-1 pool workers). tconv_plan_threads says what was chosen.
+     * Negative or above 4096: TCONV_ERR_INVALID. y is bit-for-bit the same for every count. */
+    int threads;
+    /* Optional pthreadpool_t owned by the caller (shared with XNNPACK, say); when set, threads
+     * is ignored and the plan runs on that pool, which must outlive the plan. */
+    void *threadpool;
+    /* Reserved for tuning (single-core performance and AUTO); must be 0 (else INVALID). */
+    int tune;
 } tconv_plan_options;
 
 /* Validates the shape, resolves dispatch, packs the weights (copied: w and bias may be freed
@@ -99,14 +111,18 @@ tconv_status tconv_plan_create(const tconv_shape *s, tconv_algo algo, const floa
 tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const float *w,
                                   const float *bias, const tconv_plan_options *options,
                                   tconv_plan **out);
-/* Computes y from x; y must not overlap x (TCONV_ERR_INVALID). A plan owns scratch memory:
- * run one plan from one thread at a time (one plan per thread for concurrent runs). */
+/* Computes y from x on the plan's threads; y must not overlap x (TCONV_ERR_INVALID). A plan owns
+ * scratch memory: run one plan from one caller thread at a time (create one plan per caller
+ * thread to run the same shape concurrently; plans may share a caller's pool, whose parallel
+ * sections then take turns). */
 tconv_status tconv_plan_run(tconv_plan *plan, const float *x, float *y);
 void tconv_plan_destroy(tconv_plan *plan); /* NULL is ignored */
 
 tconv_algo tconv_plan_algo(const tconv_plan *plan);     /* resolved: never AUTO */
 const char *tconv_plan_isa(const tconv_plan *plan);     /* ISA tag of the plan's kernels */
 size_t tconv_plan_memory_bytes(const tconv_plan *plan); /* packed weights + tables + scratch */
+/* Threads a plan runs on, the calling thread included (1: no pool); 0 for NULL. */
+int tconv_plan_threads(const tconv_plan *plan);
 
 /* ---- introspection ---------------------------------------------------------------------- */
 

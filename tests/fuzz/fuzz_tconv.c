@@ -198,7 +198,7 @@ static int plan_allowed(const fuzz_case *c) {
 
 static tconv_status create_plan(const fuzz_case *c, const float *w, const float *bias,
                                 tconv_plan **plan) {
-    tconv_plan_options opt = {c->isa};
+    tconv_plan_options opt = {.isa = c->isa};
     const tconv_plan_options *options = c->isa_kind == FUZZ_ISA_NO_OPTIONS ? NULL : &opt;
     tconv_plan **out = c->pointers == FUZZ_PTR_NULL_OUT ? NULL : plan;
     if (c->pointers == FUZZ_PTR_NULL_W) w = NULL;
