@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, then builds and runs every test: gcc Release (-Werror), clang ASan+UBSan, AVX-512 under
-# SIMDe emulation (ASan+UBSan), AArch64 under qemu.
+# SIMDe emulation (ASan+UBSan), ThreadSanitizer (threaded tests), AArch64 under qemu.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -22,6 +22,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== AVX-512 kernels under SIMDe emulation (AVX2+FMA underneath), clang ASan+UBSan =="
 bash "$root/scripts/test-avx512-emulated.sh"
+
+echo "== clang ThreadSanitizer build of the threaded tests =="
+bash "$root/scripts/test-tsan.sh"
 
 echo "== AArch64 cross build, NEON, tests under qemu-aarch64 =="
 bash "$root/scripts/test-neon.sh"
