@@ -26,12 +26,13 @@ static void fill_bias(float *y, size_t n, float value) {
     for (size_t i = 0; i < n; i++) y[i] = value;
 }
 
-void tconv_col2im_group(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
-                        const float *bias_group, float *y_group) {
+/* Whole planes of channels [c0, c1): bias fill, then tap by tap, input row by input row. */
+static void col2im_planes(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
+                          const float *bias_group, float *y_group, size_t c0, size_t c1) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     size_t kh = (size_t)s->kernel_h, kw = (size_t)s->kernel_w, sw = (size_t)s->stride_w;
-    for (size_t co = 0; co < g->cout_g; co++) {
+    for (size_t co = c0; co < c1; co++) {
         float *yc = y_group + co * g->out_plane;
         fill_bias(yc, g->out_plane, bias_group ? bias_group[co] : 0.0f);
         for (size_t ky = 0; ky < kh; ky++)
@@ -48,4 +49,41 @@ void tconv_col2im_group(const tconv_plan *plan, const tconv_col2im_plan *c, cons
                 }
             }
     }
+}
+
+/* Output rows [r0, r1) of channels [c0, c1), row by row: for one output row each ky meets at
+ * most one input row, so every output still receives its bias and then its taps in (ky, kx)
+ * order, the order of col2im_planes: the same sums, bit for bit. */
+static void col2im_rows(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
+                        const float *bias_group, float *y_group, size_t c0, size_t c1, size_t r0,
+                        size_t r1) {
+    const tconv_geometry *g = &plan->g;
+    const tconv_shape *s = &g->s;
+    size_t kh = (size_t)s->kernel_h, kw = (size_t)s->kernel_w, sw = (size_t)s->stride_w;
+    for (size_t co = c0; co < c1; co++)
+        for (size_t oy = r0; oy < r1; oy++) {
+            float *y_row = y_group + co * g->out_plane + oy * g->out_ws;
+            fill_bias(y_row, g->out_ws, bias_group ? bias_group[co] : 0.0f);
+            for (int64_t ky = 0; ky < s->kernel_h; ky++) {
+                int64_t num = (int64_t)oy + s->pad_h - ky * s->dilation_h;
+                if (num < 0 || num % s->stride_h != 0 || num / s->stride_h >= s->in_h) continue;
+                size_t iy = (size_t)(num / s->stride_h);
+                for (size_t kx = 0; kx < kw; kx++) {
+                    size_t lo = c->ix_begin[kx], n = c->ix_end[kx] - lo;
+                    if (n == 0) continue;
+                    const float *col_row = col + ((co * kh + (size_t)ky) * kw + kx) * g->in_plane;
+                    int64_t ox = (int64_t)lo * s->stride_w - s->pad_w + (int64_t)kx * s->dilation_w;
+                    plan->k.col2im.fn(n, col_row + iy * g->in_w + lo, y_row + (size_t)ox, sw);
+                }
+            }
+        }
+}
+
+void tconv_col2im_tile(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
+                       const float *bias_group, float *y_group, size_t c0, size_t c1, size_t r0,
+                       size_t r1) {
+    if (r0 == 0 && r1 == plan->g.out_hs)
+        col2im_planes(plan, c, col, bias_group, y_group, c0, c1);
+    else
+        col2im_rows(plan, c, col, bias_group, y_group, c0, c1, r0, r1);
 }

@@ -10,8 +10,10 @@ typedef struct tconv_col2im_plan {
 } tconv_col2im_plan;
 
 tconv_status tconv_col2im_prepare(tconv_plan *plan, tconv_col2im_plan *c);
-/* y_group[co] = bias + sum over taps of col rows; col is [cout_g*Kh*Kw][H*W]. */
-void tconv_col2im_group(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
-                        const float *bias_group, float *y_group);
+/* y_group[co] = bias + sum over taps of col rows, for output channels [c0, c1) and output rows
+ * [r0, r1); col is [cout_g*Kh*Kw][H*W]. Any split gives the same bits (taps in (ky, kx) order). */
+void tconv_col2im_tile(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
+                       const float *bias_group, float *y_group, size_t c0, size_t c1, size_t r0,
+                       size_t r1);
 
 #endif

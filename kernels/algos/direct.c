@@ -18,7 +18,9 @@ typedef struct direct_state {
     size_t segment_count;
     uint32_t *col_tap; /* kx of each column tap of a segment */
     size_t *col_input; /* column of the segment's first pixel for that kx in a (padded) row */
-    const float **x_taps, **w_taps;
+    const float **x_taps, **w_taps; /* per thread slot, g->taps each */
+    size_t *row_order; /* output rows phase by phase (py, py + sh, ..., then py + 1, ...) */
+    size_t row_tile;   /* rows of row_order per parallel task */
     /* One group's input re-laid out as [iy][c][pad_left zeros, ix, pad_right zeros], or NULL
      * when the plain [c][iy][ix] layout is the same thing (one channel, no padding). The
      * micro-kernel walks channels at a fixed pixel offset, and with [c][iy][ix] a power-of-two
@@ -188,6 +190,21 @@ static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     return rc;
 }
 
+/* The rows in phase order (the serial loop order) and the tile of them one task computes: about
+ * 4 tasks per thread over (channel block, rows); one thread takes all rows at once. */
+static tconv_status plan_row_tiles(tconv_plan *plan, direct_state *st) {
+    const tconv_geometry *g = &plan->g;
+    size_t sh = (size_t)g->s.stride_h, r = 0;
+    tconv_status rc =
+        tconv_plan_alloc(plan, "row order", g->out_hs, sizeof(size_t), (void **)&st->row_order);
+    if (rc != TCONV_OK) return rc;
+    for (size_t py = 0; py < sh && py < g->out_hs; py++)
+        for (size_t oy = py; oy < g->out_hs; oy += sh) st->row_order[r++] = oy;
+    size_t blocks = tconv_div_up(g->cout_g, plan->k.conv.mr);
+    st->row_tile = tconv_parallel_tile(g->out_hs, tconv_div_up(4 * plan->par.threads, blocks), 1);
+    return TCONV_OK;
+}
+
 static tconv_status direct_create(tconv_plan *plan, const float *w, const float *bias) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
@@ -202,10 +219,15 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
         rc = build_segments(plan, st);
     }
     if (rc == TCONV_OK) choose_loop_order(plan, st);
+    size_t slot_taps = 0;
+    if (rc == TCONV_OK) rc = tconv_size_mul("tap pointers", &slot_taps, g->taps, plan->par.threads);
     if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->x_taps);
+        rc = tconv_plan_alloc(plan, "tap pointers", slot_taps, sizeof(float *),
+                              (void **)&st->x_taps);
     if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "tap pointers", g->taps, sizeof(float *), (void **)&st->w_taps);
+        rc = tconv_plan_alloc(plan, "tap pointers", slot_taps, sizeof(float *),
+                              (void **)&st->w_taps);
+    if (rc == TCONV_OK) rc = plan_row_tiles(plan, st);
     if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
     if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
     if (rc == TCONV_OK) rc = alloc_input_rows(plan, st);
@@ -213,11 +235,16 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     return rc;
 }
 
+/* Per-task tap pointer arrays: the thread slot's part of the plan's scratch. */
+typedef struct tap_scratch {
+    const float **x_taps, **w_taps;
+} tap_scratch;
+
 /* One block of output channels of one output row, segments [first, last): a micro-kernel call
  * per column segment with exactly the (ky, kx) taps that land there. */
-static void direct_row(const tconv_plan *plan, direct_state *st, const input_view *in,
-                       const float *w_block, const float *bias, size_t rows, size_t oy,
-                       size_t first, size_t last, float *y_block) {
+static void direct_row(const tconv_plan *plan, const direct_state *st, const tap_scratch *ts,
+                       const input_view *in, const float *w_block, const float *bias, size_t rows,
+                       size_t oy, size_t first, size_t last, float *y_block) {
     const tconv_geometry *g = &plan->g;
     size_t kw = (size_t)g->s.kernel_w, tap_stride = g->cin_g * plan->k.conv.mr;
     for (size_t sgi = first; sgi < last; sgi++) {
@@ -226,63 +253,104 @@ static void direct_row(const tconv_plan *plan, direct_state *st, const input_vie
         for (size_t r = st->rows.start[oy]; r < st->rows.start[oy + 1]; r++) {
             const float *x_row = in->base + st->rows.input[r] * in->row_stride;
             for (size_t q = seg->tap_begin; q < seg->tap_end; q++) {
-                st->x_taps[n] = x_row + st->col_input[q];
-                st->w_taps[n++] = w_block + (st->rows.tap[r] * kw + st->col_tap[q]) * tap_stride;
+                ts->x_taps[n] = x_row + st->col_input[q];
+                ts->w_taps[n++] = w_block + (st->rows.tap[r] * kw + st->col_tap[q]) * tap_stride;
             }
         }
-        plan->k.conv.fn(rows, seg->pixels, n, st->x_taps, in->cstride, g->cin_g, st->w_taps, bias,
+        plan->k.conv.fn(rows, seg->pixels, n, ts->x_taps, in->cstride, g->cin_g, ts->w_taps, bias,
                         y_block + oy * g->out_ws + seg->ox_start, g->out_plane,
                         (size_t)g->s.stride_w);
     }
 }
 
-/* The group's input as the micro-kernel reads it: copied to padded [iy][c][ix] rows when that
- * differs from x (the padding columns were zeroed at allocation and are never written). */
+/* The group's input as the micro-kernel reads it: the padded [iy][c][ix] rows when the plan has
+ * them (filled by pack_input_rows), else x itself. */
 static input_view view_input(const tconv_plan *plan, const direct_state *st, const float *xg) {
     const tconv_geometry *g = &plan->g;
     if (st->x_rows == NULL) return (input_view){xg, g->in_w, g->in_plane};
-    for (size_t iy = 0; iy < g->in_h; iy++)
-        for (size_t c = 0; c < g->cin_g; c++)
-            memcpy(st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left,
-                   xg + c * g->in_plane + iy * g->in_w, g->in_w * sizeof(float));
     return (input_view){st->x_rows, g->cin_g * st->row_width, st->row_width};
 }
 
-/* One block of output channels, rows phase by phase: rows of one phase use the same kernel rows,
- * so their weights are still cached from the previous row. */
-static void direct_block(const tconv_plan *plan, direct_state *st, const input_view *in,
-                         const float *w_block, const float *bias, size_t rows, float *y_block) {
+/* What one (batch, group) slice's parallel steps read and write. */
+typedef struct direct_work {
+    const tconv_plan *plan;
+    const float *x_group;
+    float *y_group;
+    input_view in;
+    size_t grp;
+} direct_work;
+
+/* Input rows [iy0, iy0 + n) copied to the padded [iy][c][ix] layout (the padding columns were
+ * zeroed at allocation and are never written). */
+static void pack_input_rows(void *context, size_t iy0, size_t n) {
+    const direct_work *work = context;
+    const tconv_geometry *g = &work->plan->g;
+    const direct_state *st = work->plan->state;
+    for (size_t iy = iy0; iy < iy0 + n; iy++)
+        for (size_t c = 0; c < g->cin_g; c++)
+            memcpy(st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left,
+                   work->x_group + c * g->in_plane + iy * g->in_w, g->in_w * sizeof(float));
+}
+
+/* One block of output channels, rows [r0, r1) of row_order: rows of one phase use the same kernel
+ * rows, so their weights are still cached from the previous row. With column_phase_major each run
+ * of same-phase rows goes column phase by column phase. */
+static void direct_block(const tconv_plan *plan, const direct_state *st, const tap_scratch *ts,
+                         const input_view *in, const float *w_block, const float *bias, size_t rows,
+                         size_t r0, size_t r1, float *y_block) {
     const tconv_geometry *g = &plan->g;
-    size_t sh = (size_t)g->s.stride_h, row_phases = sh < g->out_hs ? sh : g->out_hs;
-    size_t col_phases = (size_t)column_phases(g);
-    for (size_t py = 0; py < row_phases; py++) {
-        if (!st->column_phase_major) {
-            for (size_t oy = py; oy < g->out_hs; oy += sh)
-                direct_row(plan, st, in, w_block, bias, rows, oy, 0, st->segment_count, y_block);
-            continue;
-        }
+    size_t sh = (size_t)g->s.stride_h, col_phases = (size_t)column_phases(g);
+    if (!st->column_phase_major) {
+        for (size_t r = r0; r < r1; r++)
+            direct_row(plan, st, ts, in, w_block, bias, rows, st->row_order[r], 0,
+                       st->segment_count, y_block);
+        return;
+    }
+    for (size_t run = r0, end; run < r1; run = end) {
+        size_t py = st->row_order[run] % sh;
+        for (end = run + 1; end < r1 && st->row_order[end] % sh == py; end++) continue;
         for (size_t px = 0; px < col_phases; px++)
-            for (size_t oy = py; oy < g->out_hs; oy += sh)
-                direct_row(plan, st, in, w_block, bias, rows, oy, st->phase_segments[px],
-                           st->phase_segments[px + 1], y_block);
+            for (size_t r = run; r < end; r++)
+                direct_row(plan, st, ts, in, w_block, bias, rows, st->row_order[r],
+                           st->phase_segments[px], st->phase_segments[px + 1], y_block);
     }
 }
 
+/* Channel blocks [b0, b0 + nb) x rows [r0, r0 + nr) of row_order: disjoint outputs per task. */
+static void direct_tile(void *context, size_t b0, size_t r0, size_t nb, size_t nr) {
+    const direct_work *work = context;
+    const tconv_plan *plan = work->plan;
+    const tconv_geometry *g = &plan->g;
+    const direct_state *st = plan->state;
+    size_t mr = plan->k.conv.mr, blocks = tconv_div_up(g->cout_g, mr);
+    size_t slot = tconv_parallel_claim(&plan->par);
+    tap_scratch ts = {st->x_taps + slot * g->taps, st->w_taps + slot * g->taps};
+    for (size_t b = b0; b < b0 + nb; b++) {
+        size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
+        direct_block(plan, st, &ts, &work->in,
+                     st->w_packed + tconv_tap_weight_offset(g, mr, work->grp, b, 0),
+                     st->bias_packed + (work->grp * blocks + b) * mr, rows, r0, r0 + nr,
+                     work->y_group + b * mr * g->out_plane);
+    }
+    tconv_parallel_release(&plan->par, slot);
+}
+
+/* Per (batch, group): the input repack as one parallel step (shared by all tasks), then the
+ * (channel block x rows) tiles. */
 static void direct_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
-    direct_state *st = plan->state;
-    size_t mr = plan->k.conv.mr, blocks = tconv_div_up(g->cout_g, mr);
+    const direct_state *st = plan->state;
+    size_t blocks = tconv_div_up(g->cout_g, plan->k.conv.mr);
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
-            const input_view in =
-                view_input(plan, st, x + (n * g->groups + grp) * g->cin_g * g->in_plane);
-            for (size_t b = 0; b < blocks; b++) {
-                size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-                direct_block(plan, st, &in,
-                             st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
-                             st->bias_packed + (grp * blocks + b) * mr, rows,
-                             y + ((n * g->groups + grp) * g->cout_g + b * mr) * g->out_plane);
-            }
+            size_t slot = n * g->groups + grp;
+            const float *xg = x + slot * g->cin_g * g->in_plane;
+            direct_work work = {plan, xg, y + slot * g->cout_g * g->out_plane,
+                                view_input(plan, st, xg), grp};
+            if (st->x_rows)
+                tconv_parallel_1d(&plan->par, pack_input_rows, &work, g->in_h,
+                                  tconv_parallel_tile(g->in_h, plan->par.threads, 1));
+            tconv_parallel_2d(&plan->par, direct_tile, &work, blocks, g->out_hs, 1, st->row_tile);
         }
 }
 

@@ -8,13 +8,19 @@
 #define GEMM_KC 256
 #define GEMM_MC 144
 #define GEMM_NC 2048
+/* gemm_blas: tiles per (batch, group) GEMM, for any thread count (see gemm_prepare). */
+#define BLAS_TILES 64
 
 typedef struct gemm_state {
     float *a_packed; /* per group: W^T in [k block][MR panel][kc][MR] order */
-    float *b_packed; /* run-time scratch: one KC x NC panel of X as [NR panel][kc][NR] */
-    float *col;      /* [cout_g*Kh*Kw][H*W] */
-    float *bias;     /* [Cout] or NULL */
+    float
+        *b_packed; /* run-time scratch per thread slot: a KC x NC panel of X, [NR panel][kc][NR] */
+    float *col;    /* [cout_g*Kh*Kw][H*W] */
+    float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
+    size_t b_panel_elems;          /* one slot's b_packed */
+    size_t m_tile, n_tile;         /* GEMM tile of one parallel task (see choose_gemm_tiles) */
+    size_t c2i_channels, c2i_rows; /* col2im tile: output channels x output rows */
     tconv_col2im_plan c2i;
 } gemm_state;
 
@@ -33,6 +39,28 @@ static void pack_a(const tconv_plan *plan, const gemm_state *st, const float *w)
                     dst_block[(m / mr) * mr * kc + kk * mr + m % mr] = wg[(pc + kk) * st->m + m];
         }
     }
+}
+
+/* Tiles of col = A X for the parallel tasks: N (pixels) split first, in multiples of NR, while a
+ * tile keeps at least 8 NR panels; the rest of the wanted pieces split M in multiples of MR (so
+ * every micro-kernel call covers the same elements as in the whole-matrix loop, and each element
+ * is the same sum). pieces == 1: one tile, the plain blocked GEMM. */
+static void choose_gemm_tiles(size_t m, size_t n, size_t mr, size_t nr, size_t pieces,
+                              size_t *m_tile, size_t *n_tile) {
+    size_t n_pieces = n / (8 * nr);
+    if (n_pieces > pieces) n_pieces = pieces;
+    if (n_pieces < 1) n_pieces = 1;
+    *n_tile = tconv_parallel_tile(n, n_pieces, nr);
+    *m_tile = tconv_parallel_tile(m, tconv_div_up(pieces, n_pieces), mr);
+}
+
+/* col2im tasks: output channels, and output rows too when there are fewer channels than wanted
+ * pieces (FSRCNN's and the 1->1 upsample's single channel). */
+static void choose_col2im_tiles(const tconv_geometry *g, size_t pieces, gemm_state *st) {
+    st->c2i_channels = tconv_parallel_tile(g->cout_g, pieces, 1);
+    st->c2i_rows = g->out_hs;
+    if (pieces > 1 && g->cout_g < pieces)
+        st->c2i_rows = tconv_parallel_tile(g->out_hs, tconv_div_up(pieces, g->cout_g), 1);
 }
 
 static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *bias,
@@ -56,18 +84,25 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
         if (rc != TCONV_OK) return rc;
         for (size_t i = 0; i < g->groups * g->cout_g; i++) st->bias[i] = bias[i];
     }
+    size_t threads = plan->par.threads, pieces = threads > 1 ? 4 * threads : 1;
+    choose_col2im_tiles(g, pieces, st);
     if (own_gemm) {
         size_t mr = plan->k.gemm.mr, nr = plan->k.gemm.nr;
         st->m_padded = tconv_round_up(st->m, mr);
+        choose_gemm_tiles(st->m, g->in_plane, mr, nr, pieces, &st->m_tile, &st->n_tile);
+        size_t panel_cols = st->n_tile < GEMM_NC ? st->n_tile : GEMM_NC;
+        st->b_panel_elems = GEMM_KC * tconv_round_up(panel_cols, nr);
         if ((rc = tconv_size_mul4("packed weights", &a_elems, g->groups, st->m_padded, st->k, 1)) ||
             (rc = tconv_plan_alloc(plan, "packed weights", a_elems, sizeof(float),
                                    (void **)&st->a_packed)) ||
-            (rc =
-                 tconv_plan_alloc(plan, "packed input panel", GEMM_KC * tconv_round_up(GEMM_NC, nr),
-                                  sizeof(float), (void **)&st->b_packed)))
+            (rc = tconv_plan_alloc(plan, "packed input panel", threads * st->b_panel_elems,
+                                   sizeof(float), (void **)&st->b_packed)))
             return rc;
         pack_a(plan, st, w);
     } else {
+        /* OpenBLAS tiles depend on the shape only: whether a sub-GEMM's elements are the same
+         * sums whatever its bounds is OpenBLAS's business, so every thread count uses them. */
+        choose_gemm_tiles(st->m, g->in_plane, 16, 64, BLAS_TILES, &st->m_tile, &st->n_tile);
         /* OpenBLAS reads the weights as they are: keep a private copy. */
         if ((rc = tconv_plan_alloc(plan, "weights", g->w_elems, sizeof(float),
                                    (void **)&st->a_packed)))
@@ -129,29 +164,31 @@ static void pack_b(const float *x, size_t n, size_t pc, size_t kc, size_t jc, si
     }
 }
 
-/* col[M x N] = A_packed[M x K] * X[K x N], blocked GOTO-style: jc (NC) > pc (KC) > ic (MC) > jr
- * (NR) > ir (MR). The ic loop keeps an MC x KC block of A in L2 while all NR panels of B pass over
- * it; without it, layers with large M and small N (DCGAN: M 4096, N 64) re-read the whole KC
- * slice of A (4 MiB) for every NR panel. On this Zen 3 (32 MiB L3) that re-read cost little:
- * DCGAN measured the same within noise for MC 48 to 4096 (no blocking); the loop is kept for
- * smaller L3s. A is packed at plan time, so an A block is just a range of MR panels. */
+/* col[m0:m1, n0:n1] = A_packed[M x K] * X[K x N] over that tile, blocked GOTO-style: jc (NC) > pc
+ * (KC) > ic (MC) > jr (NR) > ir (MR), with m0 a multiple of MR and n0 of NR. The ic loop keeps an
+ * MC x KC block of A in L2 while all NR panels of B pass over it; without it, layers with large M
+ * and small N (DCGAN: M 4096, N 64) re-read the whole KC slice of A (4 MiB) for every NR panel.
+ * On this Zen 3 (32 MiB L3) that re-read cost little: DCGAN measured the same within noise for MC
+ * 48 to 4096 (no blocking); the loop is kept for smaller L3s. A is packed at plan time, so an A
+ * block is just a range of MR panels. */
 static void blocked_gemm(const tconv_plan *plan, const gemm_state *st, const float *a_group,
-                         const float *x, float *col) {
+                         const float *x, float *col, size_t m0, size_t m1, size_t n0, size_t n1,
+                         float *b_packed) {
     const tconv_gemm_variant *uk = &plan->k.gemm;
     size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
     /* A blocks must start on an MR panel boundary of the packed A. */
     size_t mc = GEMM_MC < mr ? mr : GEMM_MC / mr * mr;
-    for (size_t jc = 0; jc < n; jc += GEMM_NC) {
-        size_t nc = n - jc < GEMM_NC ? n - jc : GEMM_NC;
+    for (size_t jc = n0; jc < n1; jc += GEMM_NC) {
+        size_t nc = n1 - jc < GEMM_NC ? n1 - jc : GEMM_NC;
         for (size_t pc = 0; pc < st->k; pc += GEMM_KC) {
             size_t kc = st->k - pc < GEMM_KC ? st->k - pc : GEMM_KC;
-            pack_b(x, n, pc, kc, jc, nc, nr, st->b_packed);
+            pack_b(x, n, pc, kc, jc, nc, nr, b_packed);
             const float *a_block = a_group + pc * st->m_padded;
-            for (size_t ic = 0; ic < st->m; ic += mc) {
-                size_t m_end = st->m - ic < mc ? st->m : ic + mc;
+            for (size_t ic = m0; ic < m1; ic += mc) {
+                size_t m_end = m1 - ic < mc ? m1 : ic + mc;
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     size_t cols = nc - jr < nr ? nc - jr : nr;
-                    const float *b_panel = st->b_packed + (jr / nr) * kc * nr;
+                    const float *b_panel = b_packed + (jr / nr) * kc * nr;
                     for (size_t ir = ic; ir < m_end; ir += mr) {
                         size_t rows = m_end - ir < mr ? m_end - ir : mr;
                         uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, col + ir * n + jc + jr,
@@ -163,17 +200,51 @@ static void blocked_gemm(const tconv_plan *plan, const gemm_state *st, const flo
     }
 }
 
+/* What one (batch, group) slice's parallel steps read and write. */
+typedef struct gemm_work {
+    const tconv_plan *plan;
+    const float *a_group, *x_group, *bias_group;
+    float *y_group;
+} gemm_work;
+
+/* GEMM rows [m0, m0 + nm) x columns [n0, n0 + nn) of col, on this thread slot's B panel. */
+static void gemm_tile(void *context, size_t m0, size_t n0, size_t nm, size_t nn) {
+    const gemm_work *work = context;
+    const gemm_state *st = work->plan->state;
+    size_t slot = tconv_parallel_claim(&work->plan->par);
+    blocked_gemm(work->plan, st, work->a_group, work->x_group, st->col, m0, m0 + nm, n0, n0 + nn,
+                 st->b_packed + slot * st->b_panel_elems);
+    tconv_parallel_release(&work->plan->par, slot);
+}
+
+/* Output channels [c0, c0 + nc) x output rows [r0, r0 + nr) of col2im. */
+static void col2im_tile(void *context, size_t c0, size_t r0, size_t nc, size_t nr) {
+    const gemm_work *work = context;
+    const gemm_state *st = work->plan->state;
+    tconv_col2im_tile(work->plan, &st->c2i, st->col, work->bias_group, work->y_group, c0, c0 + nc,
+                      r0, r0 + nr);
+}
+
+/* col2im of one slice, split by output channel (and row): each output is its bias plus the taps
+ * in the same (ky, kx) order whatever the split. */
+static void parallel_col2im(const tconv_plan *plan, const gemm_state *st, gemm_work *work) {
+    const tconv_geometry *g = &plan->g;
+    tconv_parallel_2d(&plan->par, col2im_tile, work, g->cout_g, g->out_hs, st->c2i_channels,
+                      st->c2i_rows);
+}
+
 static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     const gemm_state *st = plan->state;
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
             size_t slot = n * g->groups + grp;
-            blocked_gemm(plan, st, st->a_packed + grp * st->m_padded * st->k,
-                         x + slot * g->cin_g * g->in_plane, st->col);
-            tconv_col2im_group(plan, &st->c2i, st->col,
-                               st->bias ? st->bias + grp * g->cout_g : NULL,
-                               y + slot * g->cout_g * g->out_plane);
+            gemm_work work = {
+                plan, st->a_packed + grp * st->m_padded * st->k, x + slot * g->cin_g * g->in_plane,
+                st->bias ? st->bias + grp * g->cout_g : NULL, y + slot * g->cout_g * g->out_plane};
+            tconv_parallel_2d(&plan->par, gemm_tile, &work, st->m, g->in_plane, st->m_tile,
+                              st->n_tile);
+            parallel_col2im(plan, st, &work);
         }
 }
 
@@ -185,8 +256,8 @@ const tconv_algo_ops tconv_gemm_ops = {gemm_create, gemm_run};
 #include <limits.h>
 
 static tconv_status gemm_blas_create(tconv_plan *plan, const float *w, const float *bias) {
-    /* Single-threaded, as promised by the API: the comparison is one core against one core.
-     * This sets OpenBLAS's process-wide thread count. */
+    /* OpenBLAS on one thread: the plan's own threads run its tiles (gemm_blas_tiles), so its
+     * pool does not fight ours. This sets OpenBLAS's process-wide thread count. */
     const tconv_geometry *g = &plan->g;
     if (g->cin_g > INT_MAX || g->in_plane > INT_MAX || g->cout_g * g->taps > INT_MAX)
         return tconv_fail(
@@ -197,20 +268,37 @@ static tconv_status gemm_blas_create(tconv_plan *plan, const float *w, const flo
     return gemm_prepare(plan, w, bias, 0);
 }
 
+/* The shape's fixed tiles with tile indices [ti0, ti0 + nti) x [tj0, tj0 + ntj): col tile =
+ * W_g^T rows times X_g columns, W_g stored [K x M] row-major. */
+static void gemm_blas_tiles(void *context, size_t ti0, size_t tj0, size_t nti, size_t ntj) {
+    const gemm_work *work = context;
+    const tconv_geometry *g = &work->plan->g;
+    const gemm_state *st = work->plan->state;
+    size_t m = st->m, n = g->in_plane;
+    for (size_t ti = ti0; ti < ti0 + nti; ti++)
+        for (size_t tj = tj0; tj < tj0 + ntj; tj++) {
+            size_t m0 = ti * st->m_tile, n0 = tj * st->n_tile;
+            size_t mt = m - m0 < st->m_tile ? m - m0 : st->m_tile;
+            size_t nt = n - n0 < st->n_tile ? n - n0 : st->n_tile;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)mt, (int)nt, (int)st->k, 1.0f,
+                        work->a_group + m0, (int)m, work->x_group + n0, (int)n, 0.0f,
+                        st->col + m0 * n + n0, (int)n);
+        }
+}
+
 static void gemm_blas_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     const gemm_state *st = plan->state;
-    int m = (int)st->m, n = (int)g->in_plane, k = (int)st->k;
+    size_t m_tiles = tconv_div_up(st->m, st->m_tile),
+           n_tiles = tconv_div_up(g->in_plane, st->n_tile);
     for (size_t b = 0; b < g->batch; b++)
         for (size_t grp = 0; grp < g->groups; grp++) {
             size_t slot = b * g->groups + grp;
-            /* col[M x N] = W_g^T, with W_g stored [K x M] row-major, times X_g [K x N]. */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f,
-                        st->a_packed + grp * g->cin_g * st->m, m, x + slot * g->cin_g * g->in_plane,
-                        n, 0.0f, st->col, n);
-            tconv_col2im_group(plan, &st->c2i, st->col,
-                               st->bias ? st->bias + grp * g->cout_g : NULL,
-                               y + slot * g->cout_g * g->out_plane);
+            gemm_work work = {
+                plan, st->a_packed + grp * g->cin_g * st->m, x + slot * g->cin_g * g->in_plane,
+                st->bias ? st->bias + grp * g->cout_g : NULL, y + slot * g->cout_g * g->out_plane};
+            tconv_parallel_2d(&plan->par, gemm_blas_tiles, &work, m_tiles, n_tiles, 1, 1);
+            parallel_col2im(plan, st, &work);
         }
 }
 #else

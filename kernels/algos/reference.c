@@ -49,23 +49,40 @@ static double reference_point(const tconv_plan *plan, const float *x_group, cons
     return acc;
 }
 
-static void reference_run(const tconv_plan *plan, const float *x, float *y) {
+/* Output planes [p0, p0 + np) (plane = batch * Cout + channel), rows [r0, r0 + nr) of each. */
+typedef struct reference_work {
+    const tconv_plan *plan;
+    const float *x;
+    float *y;
+} reference_work;
+
+static void reference_tile(void *context, size_t p0, size_t r0, size_t np, size_t nr) {
+    const reference_work *work = context;
+    const tconv_plan *plan = work->plan;
     const tconv_geometry *g = &plan->g;
     const reference_state *st = plan->state;
-    for (size_t n = 0; n < g->batch; n++)
-        for (size_t grp = 0; grp < g->groups; grp++) {
-            const float *xg = x + (n * g->groups + grp) * g->cin_g * g->in_plane;
-            const float *wg = st->w + grp * g->cin_g * g->cout_g * g->taps;
-            for (size_t co = 0; co < g->cout_g; co++) {
-                size_t channel = grp * g->cout_g + co;
-                float *yc = y + (n * g->groups * g->cout_g + channel) * g->out_plane;
-                double b = st->bias ? (double)st->bias[channel] : 0.0;
-                for (size_t oy = 0; oy < g->out_hs; oy++)
-                    for (size_t ox = 0; ox < g->out_ws; ox++)
-                        yc[oy * g->out_ws + ox] =
-                            (float)(b + reference_point(plan, xg, wg, co, oy, ox));
-            }
-        }
+    size_t cout = g->groups * g->cout_g;
+    for (size_t plane = p0; plane < p0 + np; plane++) {
+        size_t n = plane / cout, channel = plane % cout;
+        size_t grp = channel / g->cout_g, co = channel % g->cout_g;
+        const float *xg = work->x + (n * g->groups + grp) * g->cin_g * g->in_plane;
+        const float *wg = st->w + grp * g->cin_g * g->cout_g * g->taps;
+        float *yc = work->y + plane * g->out_plane;
+        double b = st->bias ? (double)st->bias[channel] : 0.0;
+        for (size_t oy = r0; oy < r0 + nr; oy++)
+            for (size_t ox = 0; ox < g->out_ws; ox++)
+                yc[oy * g->out_ws + ox] = (float)(b + reference_point(plan, xg, wg, co, oy, ox));
+    }
+}
+
+/* Every output value is its own sum: planes and rows are split freely over the threads. */
+static void reference_run(const tconv_plan *plan, const float *x, float *y) {
+    const tconv_geometry *g = &plan->g;
+    reference_work work = {plan, x, y};
+    size_t planes = g->batch * g->groups * g->cout_g;
+    size_t row_pieces = tconv_div_up(8 * plan->par.threads, planes);
+    tconv_parallel_2d(&plan->par, reference_tile, &work, planes, g->out_hs, 1,
+                      tconv_parallel_tile(g->out_hs, row_pieces, 1));
 }
 
 const tconv_algo_ops tconv_reference_ops = {reference_create, reference_run};

@@ -36,13 +36,15 @@ static tconv_status prepare_channels_last(tconv_plan *plan, sparse_state *st) {
     return TCONV_OK;
 }
 
-/* x_t[p][c] = x[c][p], in 32 x 32 tiles so both sides stay in cache. */
-static void transpose_input(const float *x, size_t channels, size_t pixels, float *x_t) {
+/* x_t[p][c] = x[c][p] for pixels [p_begin, p_end), in 32 x 32 tiles so both sides stay in
+ * cache. */
+static void transpose_input(const float *x, size_t channels, size_t pixels, size_t p_begin,
+                            size_t p_end, float *x_t) {
     enum { T = 32 };
     for (size_t c0 = 0; c0 < channels; c0 += T)
-        for (size_t p0 = 0; p0 < pixels; p0 += T) {
+        for (size_t p0 = p_begin; p0 < p_end; p0 += T) {
             size_t c1 = c0 + T < channels ? c0 + T : channels;
-            size_t p1 = p0 + T < pixels ? p0 + T : pixels;
+            size_t p1 = p0 + T < p_end ? p0 + T : p_end;
             for (size_t c = c0; c < c1; c++)
                 for (size_t p = p0; p < p1; p++) x_t[p * channels + c] = x[c * pixels + p];
         }
@@ -109,34 +111,59 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     return TCONV_OK;
 }
 
-/* One (batch, group) slice: every output pixel for each block of MR output channels. */
-static void sparse_slice(const tconv_plan *plan, const sparse_state *st, size_t grp, const float *x,
-                         size_t x_cstride, const uint32_t *cols, float *y) {
+/* What one (batch, group) slice's parallel steps read and write. */
+typedef struct sparse_work {
+    const tconv_plan *plan;
+    const float *x; /* x_group, or x_t once transposed */
+    size_t x_cstride;
+    const uint32_t *cols;
+    float *y_group;
+    size_t grp;
+} sparse_work;
+
+/* Input pixels [p0, p0 + np) of the channels-last copy. */
+static void transpose_tile(void *context, size_t p0, size_t np) {
+    const sparse_work *work = context;
+    const tconv_geometry *g = &work->plan->g;
+    const sparse_state *st = work->plan->state;
+    transpose_input(work->x, g->cin_g, g->in_plane, p0, p0 + np, st->x_t);
+}
+
+/* Channel blocks [b0, b0 + nb) x output pixels [p0, p0 + np): each pixel is its own CSR row. */
+static void sparse_tile(void *context, size_t b0, size_t p0, size_t nb, size_t np) {
+    const sparse_work *work = context;
+    const tconv_plan *plan = work->plan;
     const tconv_geometry *g = &plan->g;
-    size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr);
-    for (size_t b = 0; b < blocks; b++) {
+    const sparse_state *st = plan->state;
+    size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr), grp = work->grp;
+    for (size_t b = b0; b < b0 + nb; b++) {
         size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-        plan->k.sparse.fn(rows, 0, g->out_plane, st->row_ptr, cols, st->tap_idx, x, x_cstride,
-                          g->cin_g, st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
-                          st->bias_packed + (grp * blocks + b) * mr, y + b * mr * g->out_plane,
-                          g->out_plane);
+        plan->k.sparse.fn(rows, p0, p0 + np, st->row_ptr, work->cols, st->tap_idx, work->x,
+                          work->x_cstride, g->cin_g,
+                          st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
+                          st->bias_packed + (grp * blocks + b) * mr,
+                          work->y_group + b * mr * g->out_plane, g->out_plane);
     }
 }
 
+/* Per (batch, group): the channels-last copy by pixel tiles, then (channel block x output
+ * pixels) tiles. */
 static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     const sparse_state *st = plan->state;
+    size_t threads = plan->par.threads, blocks = tconv_div_up(g->cout_g, plan->k.sparse.mr);
+    size_t pixel_tile = tconv_parallel_tile(g->out_plane, tconv_div_up(4 * threads, blocks), 1);
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
             size_t slot = n * g->groups + grp;
-            const float *xg = x + slot * g->cin_g * g->in_plane;
-            float *yg = y + slot * g->cout_g * g->out_plane;
+            sparse_work work = {plan,        x + slot * g->cin_g * g->in_plane,   g->in_plane,
+                                st->col_idx, y + slot * g->cout_g * g->out_plane, grp};
             if (st->x_t) {
-                transpose_input(xg, g->cin_g, g->in_plane, st->x_t);
-                sparse_slice(plan, st, grp, st->x_t, 1, st->x_off, yg);
-            } else {
-                sparse_slice(plan, st, grp, xg, g->in_plane, st->col_idx, yg);
+                tconv_parallel_1d(&plan->par, transpose_tile, &work, g->in_plane,
+                                  tconv_parallel_tile(g->in_plane, threads, 32));
+                work.x = st->x_t, work.x_cstride = 1, work.cols = st->x_off;
             }
+            tconv_parallel_2d(&plan->par, sparse_tile, &work, blocks, g->out_plane, 1, pixel_tile);
         }
 }
 

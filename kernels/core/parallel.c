@@ -25,6 +25,10 @@ static size_t affinity_cpus(void) {
 static tconv_status threads_from_env(const char *value, size_t *out) {
     char *end;
     errno = 0;
+    if (*value < '0' || *value > '9') /* strtol would skip blanks and take a sign */
+        return tconv_fail(TCONV_ERR_INVALID,
+                          "TCONV_NUM_THREADS (%s) must be a whole number from 1 to %d", value,
+                          TCONV_MAX_THREADS);
     long n = strtol(value, &end, 10);
     if (end == value || *end != '\0' || errno == ERANGE || n < 1 || n > TCONV_MAX_THREADS)
         return tconv_fail(TCONV_ERR_INVALID,
@@ -34,7 +38,24 @@ static tconv_status threads_from_env(const char *value, size_t *out) {
     return TCONV_OK;
 }
 
-static tconv_status resolve_threads(const tconv_plan_options *o, size_t *out) {
+/* Automatic count: every CPU we may run on, but at least this many multiply-adds per thread. Below
+ * it a parallel section's wake-up and join (microseconds, milliseconds on a loaded machine where a
+ * worker waits for a time slice) cost more than the split saves; the seed's 2x2 example or a
+ * test's 5x5 shape then runs on the caller alone. 2^20 is about 10 us of one core's work. */
+#define MIN_MACS_PER_THREAD (1u << 20)
+
+static size_t automatic_threads(const tconv_geometry *g) {
+    double macs = (double)g->batch * (double)g->groups * (double)g->cin_g * (double)g->cout_g *
+                  (double)g->taps * (double)g->in_plane;
+    double by_work = macs / MIN_MACS_PER_THREAD;
+    size_t cpus = affinity_cpus();
+    if (cpus > TCONV_MAX_THREADS) cpus = TCONV_MAX_THREADS;
+    if (by_work < 1) return 1;
+    return by_work < (double)cpus ? (size_t)by_work : cpus;
+}
+
+static tconv_status resolve_threads(const tconv_geometry *g, const tconv_plan_options *o,
+                                    size_t *out) {
     int requested = o ? o->threads : 0;
     if (requested < 0 || requested > TCONV_MAX_THREADS)
         return tconv_fail(TCONV_ERR_INVALID, "threads (%d) must be 0 (automatic) or 1 to %d",
@@ -44,9 +65,8 @@ static tconv_status resolve_threads(const tconv_plan_options *o, size_t *out) {
         return TCONV_OK;
     }
     const char *env = getenv("TCONV_NUM_THREADS");
-    if (env != NULL) return threads_from_env(env, out);
-    *out = affinity_cpus();
-    if (*out > TCONV_MAX_THREADS) *out = TCONV_MAX_THREADS;
+    if (env != NULL && *env != '\0') return threads_from_env(env, out); /* "" is unset */
+    *out = automatic_threads(g);
     return TCONV_OK;
 }
 
@@ -59,7 +79,7 @@ tconv_status tconv_parallel_init(tconv_plan *plan, const tconv_plan_options *opt
         p->threads = pthreadpool_get_threads_count(p->pool);
         if (p->threads < 1) p->threads = 1;
     } else {
-        tconv_status st = resolve_threads(options, &p->threads);
+        tconv_status st = resolve_threads(&plan->g, options, &p->threads);
         if (st != TCONV_OK) return st;
         if (p->threads > 1) {
             p->pool = pthreadpool_create(p->threads);

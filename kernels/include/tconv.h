@@ -40,7 +40,8 @@ typedef enum tconv_algo {
     TCONV_ALGO_DIRECT = 3,      /* zero-free stride-phase (sub-pixel) decomposition */
     TCONV_ALGO_GEMM = 4,        /* col = W^T X with our blocked GEMM, then col2im */
     TCONV_ALGO_SPARSE = 5,      /* y = C^T x with C^T built once in CSR */
-    TCONV_ALGO_GEMM_BLAS = 6    /* GEMM + col2im with OpenBLAS cblas_sgemm, single-threaded */
+    TCONV_ALGO_GEMM_BLAS = 6    /* GEMM + col2im with OpenBLAS cblas_sgemm (one OpenBLAS thread
+                                   per tile; the plan's threads run the tiles) */
 } tconv_algo;
 
 #define TCONV_ALGO_COUNT 7
@@ -69,8 +70,10 @@ typedef struct tconv_plan_options {
      * Otherwise an ISA tag to use exactly for this plan; it must be compiled in and supported
      * by the CPU, else TCONV_ERR_UNSUPPORTED. Benchmarks and tests use it to run every variant. */
     const char *isa;
-    /* 0: TCONV_NUM_THREADS if set, else every CPU this process may run on (sched_getaffinity);
-     * 1: the calling thread only, no pool; N: N threads (the caller and N-1 pool workers).
+    /* 0: TCONV_NUM_THREADS if set (and not ""), else every CPU this process may run on
+     * (sched_getaffinity), but no more than one per 2^20 multiply-adds of the shape (a tiny
+     * problem runs on the caller alone); 1: the calling thread only, no pool; N: exactly N
+     * threads (the caller and N-1 pool workers). tconv_plan_threads says what was chosen.
      * Negative or above 4096: TCONV_ERR_INVALID. y is bit-for-bit the same for every count. */
     int threads;
     /* Optional pthreadpool_t owned by the caller (shared with XNNPACK, say); when set, threads
