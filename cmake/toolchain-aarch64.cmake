@@ -35,6 +35,18 @@ set(ENV{PKG_CONFIG_PATH} "")
 # (2.36-9+deb12uN against 2.36-8cross1): that loader/libc mix hangs in the first pthread_create. So
 # the guest's LD_LIBRARY_PATH (-E) pins libc to the loader's own package, the one we link against;
 # multiarch libraries (cmocka, OpenBLAS) are still found on the default path.
+#
+# pthreadpool comes from a private prefix: Debian's libpthreadpool-dev is not co-installable for
+# amd64 and arm64 (installing the arm64 one removes the amd64 one, and XNNPACK with it), so
+# scripts/test-neon.sh extracts libpthreadpool-dev:arm64 and libpthreadpool0:arm64 with
+# `apt-get download` + `dpkg-deb -x` into TCONV_ARM64_SYSROOT; the library search
+# (kernels/CMakeLists.txt, TCONV_PTHREADPOOL_ROOT) and qemu's library path point there.
+get_filename_component(_tconv_default_sysroot "${CMAKE_CURRENT_LIST_DIR}/../build/arm64-sysroot"
+                       ABSOLUTE)
+set(TCONV_ARM64_SYSROOT "${_tconv_default_sysroot}" CACHE PATH
+    "Private prefix holding the extracted arm64 pthreadpool packages")
+set(TCONV_PTHREADPOOL_ROOT "${TCONV_ARM64_SYSROOT}/usr" CACHE PATH
+    "Prefix holding include/pthreadpool.h and the library")
 find_program(TCONV_QEMU_AARCH64 qemu-aarch64-static REQUIRED)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${TCONV_QEMU_AARCH64} -L /usr/${TCONV_CROSS_TRIPLE}
-    -E LD_LIBRARY_PATH=/usr/${TCONV_CROSS_TRIPLE}/lib)
+    -E LD_LIBRARY_PATH=/usr/${TCONV_CROSS_TRIPLE}/lib:${TCONV_ARM64_SYSROOT}/usr/lib/${TCONV_CROSS_TRIPLE})

@@ -36,17 +36,21 @@ static tconv_status prepare_channels_last(tconv_plan *plan, sparse_state *st) {
     return TCONV_OK;
 }
 
-/* x_t[p][c] = x[c][p] for pixels [p_begin, p_end), in 32 x 32 tiles so both sides stay in
- * cache. */
-static void transpose_input(const float *x, size_t channels, size_t pixels, size_t p_begin,
-                            size_t p_end, float *x_t) {
+/* x_t[p][c] = x[c][p] for `count` pixels (x's channels are `stride` apart), in 32 x 32 tiles so
+ * both sides stay in cache. */
+static void transpose_input(const float *x, size_t channels, size_t stride, size_t count,
+                            float *x_t) {
     enum { T = 32 };
     for (size_t c0 = 0; c0 < channels; c0 += T)
-        for (size_t p0 = p_begin; p0 < p_end; p0 += T) {
+        for (size_t p0 = 0; p0 < count; p0 += T) {
             size_t c1 = c0 + T < channels ? c0 + T : channels;
-            size_t p1 = p0 + T < p_end ? p0 + T : p_end;
-            for (size_t c = c0; c < c1; c++)
-                for (size_t p = p0; p < p1; p++) x_t[p * channels + c] = x[c * pixels + p];
+            size_t p1 = p0 + T < count ? p0 + T : count;
+            for (size_t c = c0; c < c1; c++) {
+                /* Pointers, not indices: few live values keep the inner loop out of the stack. */
+                const float *src = x + c * stride + p0, *end = x + c * stride + p1;
+                for (float *dst = x_t + p0 * channels + c; src < end; dst += channels)
+                    *dst = *src++;
+            }
         }
 }
 
@@ -126,7 +130,7 @@ static void transpose_tile(void *context, size_t p0, size_t np) {
     const sparse_work *work = context;
     const tconv_geometry *g = &work->plan->g;
     const sparse_state *st = work->plan->state;
-    transpose_input(work->x, g->cin_g, g->in_plane, p0, p0 + np, st->x_t);
+    transpose_input(work->x + p0, g->cin_g, g->in_plane, np, st->x_t + p0 * g->cin_g);
 }
 
 /* Channel blocks [b0, b0 + nb) x output pixels [p0, p0 + np): each pixel is its own CSR row. */

@@ -99,39 +99,77 @@ void tconv_parallel_destroy(tconv_parallel *p) {
     p->pool = NULL, p->owns_pool = 0;
 }
 
-void tconv_parallel_1d(const tconv_parallel *p, tconv_task_1d *task, void *context, size_t range,
-                       size_t tile) {
-    if (range == 0) return;
-    if (p->pool == NULL) {
-        task(context, 0, range);
-        return;
-    }
-    pthreadpool_parallelize_1d_tile_1d(p->pool, task, context, range, tile ? tile : 1, 0);
+/* ThreadSanitizer cannot see pthreadpool's hand-off (atomics and futexes in an uninstrumented
+ * library), so under TSan each task runs through a trampoline that states the pool's documented
+ * guarantee: what the caller wrote before the parallel call happens before every task, and every
+ * task happens before the call returns. Races between our own tasks stay visible. */
+#if defined(__SANITIZE_THREAD__)
+#define TCONV_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TCONV_TSAN 1
+#endif
+#endif
+
+#ifdef TCONV_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+
+typedef struct tsan_call {
+    tconv_task_1d *task_1d;
+    tconv_task_2d *task_2d;
+    void *context;
+    char before, after; /* addresses that name the two happens-before edges */
+} tsan_call;
+
+static void tsan_task_1d(void *call_, size_t start, size_t count) {
+    tsan_call *call = call_;
+    __tsan_acquire(&call->before);
+    call->task_1d(call->context, start, count);
+    __tsan_release(&call->after);
 }
 
-void tconv_parallel_2d(const tconv_parallel *p, tconv_task_2d *task, void *context, size_t range_i,
-                       size_t range_j, size_t tile_i, size_t tile_j) {
-    if (range_i == 0 || range_j == 0) return;
-    if (p->pool == NULL) {
-        task(context, 0, 0, range_i, range_j);
-        return;
-    }
+static void tsan_task_2d(void *call_, size_t i0, size_t j0, size_t ni, size_t nj) {
+    tsan_call *call = call_;
+    __tsan_acquire(&call->before);
+    call->task_2d(call->context, i0, j0, ni, nj);
+    __tsan_release(&call->after);
+}
+#endif
+
+void tconv_parallel_1d_pool(const tconv_parallel *p, tconv_task_1d *task, void *context,
+                            size_t range, size_t tile) {
+#ifdef TCONV_TSAN
+    tsan_call call = {task, NULL, context, 0, 0};
+    __tsan_release(&call.before);
+    pthreadpool_parallelize_1d_tile_1d(p->pool, tsan_task_1d, &call, range, tile ? tile : 1, 0);
+    __tsan_acquire(&call.after);
+#else
+    pthreadpool_parallelize_1d_tile_1d(p->pool, task, context, range, tile ? tile : 1, 0);
+#endif
+}
+
+void tconv_parallel_2d_pool(const tconv_parallel *p, tconv_task_2d *task, void *context,
+                            size_t range_i, size_t range_j, size_t tile_i, size_t tile_j) {
+#ifdef TCONV_TSAN
+    tsan_call call = {NULL, task, context, 0, 0};
+    __tsan_release(&call.before);
+    pthreadpool_parallelize_2d_tile_2d(p->pool, tsan_task_2d, &call, range_i, range_j,
+                                       tile_i ? tile_i : 1, tile_j ? tile_j : 1, 0);
+    __tsan_acquire(&call.after);
+#else
     pthreadpool_parallelize_2d_tile_2d(p->pool, task, context, range_i, range_j,
                                        tile_i ? tile_i : 1, tile_j ? tile_j : 1, 0);
+#endif
 }
 
-size_t tconv_parallel_claim(const tconv_parallel *p) {
-    if (p->pool == NULL) return 0;
+size_t tconv_parallel_claim_slot(const tconv_parallel *p) {
     /* A free slot always exists: at most `threads` tasks run at once and each holds one. */
     for (;;)
         for (size_t i = 0; i < p->threads; i++)
             if (atomic_load_explicit(&p->slot_busy[i], memory_order_relaxed) == 0 &&
                 atomic_exchange_explicit(&p->slot_busy[i], 1, memory_order_acquire) == 0)
                 return i;
-}
-
-void tconv_parallel_release(const tconv_parallel *p, size_t slot) {
-    if (p->pool != NULL) atomic_store_explicit(&p->slot_busy[slot], 0, memory_order_release);
 }
 
 size_t tconv_parallel_tile(size_t range, size_t pieces, size_t align) {

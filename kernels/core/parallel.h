@@ -34,16 +34,41 @@ struct tconv_plan;
 tconv_status tconv_parallel_init(struct tconv_plan *plan, const tconv_plan_options *options);
 void tconv_parallel_destroy(tconv_parallel *p);
 
+/* The pooled halves of the loops below (parallel.c). */
+void tconv_parallel_1d_pool(const tconv_parallel *p, tconv_task_1d *task, void *context,
+                            size_t range, size_t tile);
+void tconv_parallel_2d_pool(const tconv_parallel *p, tconv_task_2d *task, void *context,
+                            size_t range_i, size_t range_j, size_t tile_i, size_t tile_j);
+
 /* Runs task over [0, range) in tiles of `tile` items. Without a pool the task gets the whole range
- * in one call, so one thread runs the drivers' plain loops. */
-void tconv_parallel_1d(const tconv_parallel *p, tconv_task_1d *task, void *context, size_t range,
-                       size_t tile);
-void tconv_parallel_2d(const tconv_parallel *p, tconv_task_2d *task, void *context, size_t range_i,
-                       size_t range_j, size_t tile_i, size_t tile_j);
+ * in one call, so one thread runs the drivers' plain loops; inline, so the compiler can inline the
+ * driver's task there too and one thread costs what the serial code cost. */
+static inline void tconv_parallel_1d(const tconv_parallel *p, tconv_task_1d *task, void *context,
+                                     size_t range, size_t tile) {
+    if (range == 0) return;
+    if (p->pool == NULL)
+        task(context, 0, range);
+    else
+        tconv_parallel_1d_pool(p, task, context, range, tile);
+}
+
+static inline void tconv_parallel_2d(const tconv_parallel *p, tconv_task_2d *task, void *context,
+                                     size_t range_i, size_t range_j, size_t tile_i, size_t tile_j) {
+    if (range_i == 0 || range_j == 0) return;
+    if (p->pool == NULL)
+        task(context, 0, 0, range_i, range_j);
+    else
+        tconv_parallel_2d_pool(p, task, context, range_i, range_j, tile_i, tile_j);
+}
 
 /* A per-thread scratch slot in [0, threads) for the duration of one task; 0 without a pool. */
-size_t tconv_parallel_claim(const tconv_parallel *p);
-void tconv_parallel_release(const tconv_parallel *p, size_t slot);
+size_t tconv_parallel_claim_slot(const tconv_parallel *p);
+static inline size_t tconv_parallel_claim(const tconv_parallel *p) {
+    return p->pool == NULL ? 0 : tconv_parallel_claim_slot(p);
+}
+static inline void tconv_parallel_release(const tconv_parallel *p, size_t slot) {
+    if (p->pool != NULL) atomic_store_explicit(&p->slot_busy[slot], 0, memory_order_release);
+}
 
 /* A tile size that cuts `range` into about `pieces` tiles (at least 1 item each), rounded up to a
  * multiple of `align`. */
