@@ -2,6 +2,8 @@
 #ifndef TB_BENCH_INTERNAL_H
 #define TB_BENCH_INTERNAL_H
 
+#include <stdio.h>
+
 #include "gb_shim.h"
 #include "harness.h"
 
@@ -11,6 +13,7 @@ typedef struct tb_bench {
     const tb_runner_ops *ops;
     tconv_algo algo;
     const char *isa; /* our ISA tag; NULL for oneDNN / XNNPACK */
+    int threads;     /* N of the t<N> in the name */
     int perturb;     /* test-only wrong kernel */
     int peer;        /* gemm_blas, oneDNN, XNNPACK */
     int selected;    /* matches --benchmark_filter */
@@ -19,6 +22,7 @@ typedef struct tb_bench {
 
 size_t tb_register_all(const tb_shape_list *shapes);
 size_t tb_selected_count(void);
+void tb_list_selected(FILE *out); /* the selected names, one a line (--benchmark_list_tests) */
 void tb_body(tb_state *st, void *arg);
 void tb_finish(void);
 

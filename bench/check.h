@@ -32,13 +32,13 @@ tconv_status tconv_check_reference(const tconv_shape *s, const float *x, const f
                                    const float *bias, float *ref, float *mag);
 
 typedef struct tconv_check_result {
-    size_t checked;      /* outputs compared */
-    size_t bad;          /* outputs outside the bound (NaN counts as outside) */
-    size_t first_bad;    /* index of the first one, when bad > 0 */
-    size_t worst_index;  /* index of the largest error / bound ratio (the first NaN if any) */
-    double worst_error;  /* |y - ref| there (NaN for a NaN output) */
-    double worst_bound;  /* its bound */
-    double worst_ratio;  /* error / bound there (inf for NaN or a nonzero error with bound 0) */
+    size_t checked;     /* outputs compared */
+    size_t bad;         /* outputs outside the bound (NaN counts as outside) */
+    size_t first_bad;   /* index of the first one, when bad > 0 */
+    size_t worst_index; /* index of the largest error / bound ratio (the first NaN if any) */
+    double worst_error; /* |y - ref| there (NaN for a NaN output) */
+    double worst_bound; /* its bound */
+    double worst_ratio; /* error / bound there (inf for NaN or a nonzero error with bound 0) */
     double expected, actual;
 } tconv_check_result;
 

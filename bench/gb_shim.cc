@@ -23,6 +23,22 @@ std::vector<std::string> split(const std::string &s) {
     return out;
 }
 
+// UseRealTime makes Google Benchmark append "/real_time" to a benchmark's name. The harness
+// names rows <algo>/<isa>/t<N>/<shape> and says per row which clock timed it (the wall_clock
+// counter), so the reporters drop that suffix.
+void drop_time_type(std::vector<benchmark::BenchmarkReporter::Run> &runs) {
+    for (benchmark::BenchmarkReporter::Run &r : runs) r.run_name.time_type.clear();
+}
+
+template <class Base> class PlainNameReporter : public Base {
+  public:
+    void ReportRuns(const std::vector<benchmark::BenchmarkReporter::Run> &runs) override {
+        std::vector<benchmark::BenchmarkReporter::Run> renamed(runs);
+        drop_time_type(renamed);
+        Base::ReportRuns(renamed);
+    }
+};
+
 // Console rows: one rate column and a compact label; the file reporter gets the full runs.
 class NarrowConsoleReporter : public benchmark::ConsoleReporter {
   public:
@@ -31,6 +47,7 @@ class NarrowConsoleReporter : public benchmark::ConsoleReporter {
 
     void ReportRuns(const std::vector<Run> &runs) override {
         std::vector<Run> shown(runs);
+        drop_time_type(shown);
         for (Run &r : shown) {
             if (r.error_occurred) continue;
             std::string extra;
@@ -56,7 +73,7 @@ class NarrowConsoleReporter : public benchmark::ConsoleReporter {
     std::vector<std::string> in_label_;
 };
 
-}  // namespace
+} // namespace
 
 extern "C" {
 
@@ -65,7 +82,8 @@ int tb_gb_initialize(int argc, char **argv) {
     return argc;
 }
 
-void tb_gb_register(const char *name, tb_body_fn *body, void *arg, double min_time_s, int real_time) {
+void tb_gb_register(const char *name, tb_body_fn *body, void *arg, double min_time_s,
+                    int real_time) {
     benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
         name, [body, arg](benchmark::State &st) { body(reinterpret_cast<tb_state *>(&st), arg); });
     b->Unit(benchmark::kMillisecond);
@@ -73,19 +91,21 @@ void tb_gb_register(const char *name, tb_body_fn *body, void *arg, double min_ti
     if (real_time) b->UseRealTime();
 }
 
-void tb_gb_add_context(const char *key, const char *value) { benchmark::AddCustomContext(key, value); }
-
-const char *tb_gb_filter(void) {
-    static std::string filter;
-    filter = benchmark::GetBenchmarkFilter();
-    return filter.c_str();
+void tb_gb_add_context(const char *key, const char *value) {
+    benchmark::AddCustomContext(key, value);
 }
 
-size_t tb_gb_run(const char *display_rate, const char *label_counters) {
+size_t tb_gb_run(const char *display_rate, const char *label_counters, const char *out_format) {
     int opts = benchmark::ConsoleReporter::OO_Tabular;
     if (isatty(STDOUT_FILENO)) opts |= benchmark::ConsoleReporter::OO_Color;
     NarrowConsoleReporter reporter(static_cast<benchmark::ConsoleReporter::OutputOptions>(opts),
-                                   display_rate ? display_rate : "", split(label_counters ? label_counters : ""));
+                                   display_rate ? display_rate : "",
+                                   split(label_counters ? label_counters : ""));
+    std::string format = out_format ? out_format : "";
+    if (format == "json") {
+        PlainNameReporter<benchmark::JSONReporter> file;
+        return benchmark::RunSpecifiedBenchmarks(&reporter, &file);
+    }
     return benchmark::RunSpecifiedBenchmarks(&reporter);
 }
 
@@ -102,8 +122,9 @@ int64_t tb_iterations(const tb_state *st) {
 }
 
 void tb_counter(tb_state *st, const char *name, double value, int kind) {
-    S(st).counters[name] = benchmark::Counter(
-        value, kind == 1 ? benchmark::Counter::kIsIterationInvariantRate : benchmark::Counter::kDefaults);
+    S(st).counters[name] =
+        benchmark::Counter(value, kind == 1 ? benchmark::Counter::kIsIterationInvariantRate
+                                            : benchmark::Counter::kDefaults);
 }
 
 void tb_set_label(tb_state *st, const char *label) { S(st).SetLabel(label); }
@@ -113,4 +134,4 @@ void tb_keep_alive(void *p) {
     benchmark::ClobberMemory();
 }
 
-}  // extern "C"
+} // extern "C"

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <regex.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,27 @@ tb_config tb_cfg = {
     .test_wrong_kernel = 0,
     .with_bias = 1,
     .sweep_all_isas = 0,
+    .filter = "",
+    .threads = {1},
+    .thread_counts = 1,
+    .sweep_threads = {1},
+    .sweep_thread_counts = 1,
 };
+
+int tb_cpus_available(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
+/* Wall clock for every row when --time=real, or when any count > 1 was asked for without --time
+ * (so speedups compare like with like); with --time=cpu only the t1 rows keep CPU time, since the
+ * calling thread's CPU time misses the work of the other threads. */
+int tb_uses_real_time(int threads) { return tb_cfg.time_basis == TB_TIME_REAL || threads > 1; }
+
+/* The basis of the benchmark in flight (tb_now), set when it is activated. */
+static int row_real_time;
 
 /* ---- clocks and helpers ---- */
 
@@ -38,7 +59,7 @@ static double clock_seconds(clockid_t id) {
 double tb_wall(void) { return clock_seconds(CLOCK_MONOTONIC); }
 double tb_thread_cpu(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
 double tb_process_cpu(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
-double tb_now(void) { return tb_cfg.time_basis == TB_TIME_CPU ? tb_thread_cpu() : tb_wall(); }
+double tb_now(void) { return row_real_time ? tb_wall() : tb_thread_cpu(); }
 
 void *tb_alloc(size_t bytes) {
     size_t total = (bytes + 64 + 63) / 64 * 64; /* slack: some peers read a little past the end */
@@ -76,11 +97,13 @@ static void isa_skip_reason(const char *isa, char *why, size_t n) {
     if (!tconv_isa_supported(isa)) {
         tconv_cpu_info cpu;
         tconv_get_cpu_info(&cpu);
-        snprintf(why, n, "ISA %s is compiled in but not supported by this CPU/OS (%s)", isa, cpu.brand);
+        snprintf(why, n, "ISA %s is compiled in but not supported by this CPU/OS (%s)", isa,
+                 cpu.brand);
         return;
     }
     if (force && *force) {
-        if (strcmp(force, isa) != 0) snprintf(why, n, "TCONV_FORCE_ISA=%s: only that ISA is run", force);
+        if (strcmp(force, isa) != 0)
+            snprintf(why, n, "TCONV_FORCE_ISA=%s: only that ISA is run", force);
         return;
     }
     if (cap && *cap) {
@@ -94,21 +117,24 @@ static void isa_skip_reason(const char *isa, char *why, size_t n) {
     }
 }
 
-static void add_tconv_bench(const tb_shape_entry *e, tconv_algo a, const char *isa, const char *prefix,
-                            int perturb) {
+static void add_tconv_bench(const tb_shape_entry *e, int threads, tconv_algo a, const char *isa,
+                            const char *prefix, int perturb) {
     tb_bench *b = new_bench();
     if (!b) return;
     b->entry = e, b->ops = &tb_tconv_ops, b->algo = a, b->isa = isa, b->perturb = perturb;
+    b->threads = threads;
     b->peer = a == TCONV_ALGO_GEMM_BLAS;
-    snprintf(b->name, sizeof b->name, "%s%s/%s/%s", prefix, tconv_algo_name(a), isa, e->name);
+    snprintf(b->name, sizeof b->name, "%s%s/%s/t%d/%s", prefix, tconv_algo_name(a), isa, threads,
+             e->name);
     isa_skip_reason(isa, b->skip, sizeof b->skip);
 }
 
-static void add_peer_bench(const tb_shape_entry *e, const tb_runner_ops *ops, const char *algo) {
+static void add_peer_bench(const tb_shape_entry *e, int threads, const tb_runner_ops *ops,
+                           const char *algo) {
     tb_bench *b = new_bench();
     if (!b) return;
-    b->entry = e, b->ops = ops, b->peer = 1;
-    snprintf(b->name, sizeof b->name, "%s/native/%s", algo, e->name);
+    b->entry = e, b->ops = ops, b->peer = 1, b->threads = threads;
+    snprintf(b->name, sizeof b->name, "%s/native/t%d/%s", algo, threads, e->name);
 }
 
 static int filter_selects(const char *name, const regex_t *re, int negate, int empty) {
@@ -127,51 +153,77 @@ static int isa_wanted(const tb_shape_entry *e, const char *isa) {
     return strcmp(active, "none") == 0 || strcmp(active, isa) == 0;
 }
 
-size_t tb_register_all(const tb_shape_list *shapes) {
-    for (size_t si = 0; si < shapes->count; si++) {
-        const tb_shape_entry *e = &shapes->items[si];
-        /* Ours: every algorithm but the oracle and AUTO, on every compiled ISA (library lists). */
-        for (int a = 0; a < TCONV_ALGO_COUNT; a++) {
-            if (a == TCONV_ALGO_AUTO || a == TCONV_ALGO_REFERENCE || a == TCONV_ALGO_GEMM_BLAS) continue;
-            for (int i = 0; i < tconv_isa_count(); i++)
-                if (isa_wanted(e, tconv_isa_name(i))) add_tconv_bench(e, (tconv_algo)a, tconv_isa_name(i), "", 0);
-        }
-        /* The oracle never changes: the timing check divides by its time, measured in this run. */
-        if (tb_cfg.with_reference) add_tconv_bench(e, TCONV_ALGO_REFERENCE, "scalar", "", 0);
-        if (tb_cfg.test_wrong_kernel)
-            for (int i = 0; i < tconv_isa_count(); i++)
-                if (isa_wanted(e, tconv_isa_name(i)))
-                    add_tconv_bench(e, TCONV_ALGO_DIRECT, tconv_isa_name(i), "perturbed_", 1);
-        /* Peers: gemm_blas (OpenBLAS GEMM + our col2im per ISA), oneDNN, XNNPACK. */
+/* Every benchmark of one shape at one thread count. */
+static void register_shape_at(const tb_shape_entry *e, int n) {
+    /* Ours: every algorithm but the oracle and AUTO, on every compiled ISA (library lists). */
+    for (int a = 0; a < TCONV_ALGO_COUNT; a++) {
+        if (a == TCONV_ALGO_AUTO || a == TCONV_ALGO_REFERENCE || a == TCONV_ALGO_GEMM_BLAS)
+            continue;
         for (int i = 0; i < tconv_isa_count(); i++)
-            if (isa_wanted(e, tconv_isa_name(i))) add_tconv_bench(e, TCONV_ALGO_GEMM_BLAS, tconv_isa_name(i), "", 0);
+            if (isa_wanted(e, tconv_isa_name(i)))
+                add_tconv_bench(e, n, (tconv_algo)a, tconv_isa_name(i), "", 0);
+    }
+    /* The oracle never changes: the timing check divides by its time, measured in this run. */
+    if (tb_cfg.with_reference) add_tconv_bench(e, n, TCONV_ALGO_REFERENCE, "scalar", "", 0);
+    if (tb_cfg.test_wrong_kernel)
+        for (int i = 0; i < tconv_isa_count(); i++)
+            if (isa_wanted(e, tconv_isa_name(i)))
+                add_tconv_bench(e, n, TCONV_ALGO_DIRECT, tconv_isa_name(i), "perturbed_", 1);
+    /* Peers: gemm_blas (OpenBLAS GEMM + our col2im per ISA), oneDNN, XNNPACK. */
+    for (int i = 0; i < tconv_isa_count(); i++)
+        if (isa_wanted(e, tconv_isa_name(i)))
+            add_tconv_bench(e, n, TCONV_ALGO_GEMM_BLAS, tconv_isa_name(i), "", 0);
 #if TB_HAVE_ONEDNN
-        if (tb_cfg.peers & TB_PEER_ONEDNN_NCHW) add_peer_bench(e, &tb_onednn_nchw_ops, "onednn_nchw");
-        if (tb_cfg.peers & TB_PEER_ONEDNN_BLOCKED) add_peer_bench(e, &tb_onednn_blocked_ops, "onednn_blocked");
+    if (tb_cfg.peers & TB_PEER_ONEDNN_NCHW)
+        add_peer_bench(e, n, &tb_onednn_nchw_ops, "onednn_nchw");
+    if (tb_cfg.peers & TB_PEER_ONEDNN_BLOCKED)
+        add_peer_bench(e, n, &tb_onednn_blocked_ops, "onednn_blocked");
 #endif
 #if TB_HAVE_XNNPACK
-        if (tb_cfg.peers & TB_PEER_XNNPACK) add_peer_bench(e, &tb_xnnpack_ops, "xnnpack_nhwc");
+    if (tb_cfg.peers & TB_PEER_XNNPACK) add_peer_bench(e, n, &tb_xnnpack_ops, "xnnpack_nhwc");
 #endif
+}
+
+size_t tb_register_all(const tb_shape_list *shapes) {
+    /* Shape by shape, every thread count of a shape together: its inputs and reference output
+     * are prepared once. */
+    for (size_t si = 0; si < shapes->count; si++) {
+        const tb_shape_entry *e = &shapes->items[si];
+        int sweep = e->group == TB_GROUP_SWEEP;
+        const int *counts = sweep ? tb_cfg.sweep_threads : tb_cfg.threads;
+        int ncounts = sweep ? tb_cfg.sweep_thread_counts : tb_cfg.thread_counts;
+        for (int t = 0; t < ncounts; t++) register_shape_at(e, counts[t]);
     }
-    /* Selection by --benchmark_filter (Google Benchmark semantics: regex search, '-' negates),
-     * for the progress count and the sweep's time budget. */
-    const char *filter = tb_gb_filter();
+    /* Selection by --benchmark_filter, done here on the registered names (Google Benchmark's
+     * semantics: POSIX extended regex search, '-' negates, "" and "all" select everything) and
+     * not by Google Benchmark, which would match names with "/real_time" appended. Only the
+     * selected benchmarks are registered with it. */
+    const char *filter = tb_cfg.filter;
     int negate = filter[0] == '-', empty = 0; /* "" means all, as in RunSpecifiedBenchmarks */
     const char *pattern = negate ? filter + 1 : filter;
     if (pattern[0] == '\0' || strcmp(pattern, "all") == 0) pattern = ".";
     regex_t re;
     int have_re = !empty && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
     for (size_t i = 0; i < bench_count; i++) {
-        benches[i].selected = have_re ? filter_selects(benches[i].name, &re, negate, empty) : !empty;
+        benches[i].selected = have_re && filter_selects(benches[i].name, &re, negate, empty);
         selected_count += (size_t)benches[i].selected;
     }
     if (have_re) regfree(&re);
+    if (!have_re)
+        fprintf(stderr, "tconv-bench: --benchmark_filter=%s is not a valid regex\n", filter);
     for (size_t i = 0; i < bench_count; i++)
-        tb_gb_register(benches[i].name, tb_body, &benches[i], 0, tb_cfg.time_basis == TB_TIME_REAL);
+        if (benches[i].selected)
+            tb_gb_register(benches[i].name, tb_body, &benches[i], 0,
+                           tb_uses_real_time(benches[i].threads));
     return bench_count;
 }
 
 size_t tb_selected_count(void) { return selected_count; }
+
+void tb_list_selected(FILE *out) {
+    for (size_t i = 0; i < bench_count; i++)
+        if (benches[i].selected) fprintf(out, "%s\n", benches[i].name);
+}
 
 /* ---- per-shape data: inputs and the reference, shared by all benchmarks of the shape ---- */
 
@@ -220,7 +272,8 @@ static const tb_data *get_data(const tb_shape_entry *e) {
     if (data.b) fill_uniform(data.b, data.nb, &seed);
     double t0 = tb_wall();
     if (tconv_check_reference(&data.s, data.x, data.w, data.b, data.ref, data.mag) != TCONV_OK)
-        snprintf(data.error, sizeof data.error, "reference failed on %s: %s", data.desc, tconv_last_error());
+        snprintf(data.error, sizeof data.error, "reference failed on %s: %s", data.desc,
+                 tconv_last_error());
     double t = tb_wall() - t0;
     if (t > 2.0) fprintf(stderr, "        (reference for %s took %.1f s)\n", e->name, t);
     return &data;
@@ -251,18 +304,33 @@ static double modelled_flops(const tb_bench *b, const tb_data *d) {
     if (b->ops != &tb_tconv_ops) return d->nominal_flops;
     switch (b->algo) {
     case TCONV_ALGO_ZERO_INSERT:
-        return 2.0 * (double)s->batch * (double)s->in_channels * (double)(s->out_channels / s->groups) *
-               (double)(s->kernel_h * s->kernel_w) * (double)(d->oh * d->ow);
+        return 2.0 * (double)s->batch * (double)s->in_channels *
+               (double)(s->out_channels / s->groups) * (double)(s->kernel_h * s->kernel_w) *
+               (double)(d->oh * d->ow);
     case TCONV_ALGO_GEMM:
     case TCONV_ALGO_GEMM_BLAS: return d->nominal_flops;
     default: return d->useful_flops;
     }
 }
 
-static void rate_key(const tb_bench *b, char *key, size_t n) {
+/* "<algo>/<isa>/t<N>": rates are kept per thread count. */
+static void rate_key(const tb_bench *b, int threads, char *key, size_t n) {
     const char *slash = strchr(b->name, '/');
     slash = slash ? strchr(slash + 1, '/') : NULL;
-    snprintf(key, n, "%.*s", slash ? (int)(slash - b->name) : (int)strlen(b->name), b->name);
+    snprintf(key, n, "%.*s/t%d", slash ? (int)(slash - b->name) : (int)strlen(b->name), b->name,
+             threads);
+}
+
+/* The best rate seen for this algorithm/ISA at this thread count, else at one thread (a
+ * pessimistic estimate for more threads), else 0. */
+static double known_rate(const tb_bench *b) {
+    char key[64];
+    rate_key(b, b->threads, key, sizeof key);
+    double *slot = rate_slot(key);
+    if (slot && *slot > 0) return *slot;
+    rate_key(b, 1, key, sizeof key);
+    slot = rate_slot(key);
+    return slot ? *slot : 0;
 }
 
 /* ---- the benchmark in flight: set up once, reused by Google Benchmark's repeated calls ---- */
@@ -284,8 +352,10 @@ static void release_current(void) {
 
 static void fmt_duration(double s, char *buf, size_t n) {
     long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
 static void progress(const tb_bench *b) {
@@ -295,10 +365,12 @@ static void progress(const tb_bench *b) {
     char el[32], eta[32] = "?";
     if (started > 1) {
         size_t total = selected_count > started ? selected_count : started;
-        fmt_duration(elapsed / (double)(started - 1) * (double)(total - started + 1), eta, sizeof eta);
+        fmt_duration(elapsed / (double)(started - 1) * (double)(total - started + 1), eta,
+                     sizeof eta);
     }
     fmt_duration(elapsed, el, sizeof el);
-    fprintf(stderr, "[%zu/%zu] %s elapsed, ~%s left: %s\n", started, selected_count, el, eta, b->name);
+    fprintf(stderr, "[%zu/%zu] %s elapsed, ~%s left: %s\n", started, selected_count, el, eta,
+            b->name);
 }
 
 static int nsets_for(const tb_data *d) {
@@ -324,21 +396,27 @@ static void activate(tb_bench *b) {
         return;
     }
     /* Guard: skip when even the best rate seen so far (or the peak) makes one run too long. */
-    char key[64];
-    rate_key(b, key, sizeof key);
-    double *slot = rate_slot(key);
-    double rate = slot && *slot > 0 ? *slot : 1e9 * tb_peak_for_isa(b->ops == &tb_tconv_ops && !b->peer ? b->isa : NULL);
+    double seen = known_rate(b);
+    double rate = seen > 0
+                      ? seen
+                      : 1e9 * b->threads *
+                            tb_peak_for_isa(b->ops == &tb_tconv_ops && !b->peer ? b->isa : NULL);
     double work = modelled_flops(b, d);
-    double limit = b->entry->group == TB_GROUP_SWEEP ? tb_cfg.sweep_max_run_seconds : tb_cfg.max_run_seconds;
+    double limit =
+        b->entry->group == TB_GROUP_SWEEP ? tb_cfg.sweep_max_run_seconds : tb_cfg.max_run_seconds;
     if (rate > 0 && work / rate > limit) {
         snprintf(cur.message, sizeof cur.message,
-                 "not run: one run would take about %.3g s (%.3g GFLOP executed by this algorithm at %.3g "
+                 "not run: one run would take about %.3g s (%.3g GFLOP executed by this algorithm "
+                 "at %.3g "
                  "GFLOP/s, the best rate %s so far) > limit %.3g s (--max-run-seconds%s)",
-                 work / rate, work * 1e-9, rate * 1e-9, slot && *slot > 0 ? "it reached" : "of the ISA's peak",
-                 limit, b->entry->group == TB_GROUP_SWEEP ? ", sweep" : "");
+                 work / rate, work * 1e-9, rate * 1e-9,
+                 seen > 0 ? "it reached" : "of the ISA's peak", limit,
+                 b->entry->group == TB_GROUP_SWEEP ? ", sweep" : "");
         return;
     }
-    cur.runner.ops = b->ops, cur.runner.algo = b->algo, cur.runner.isa = b->isa, cur.runner.perturb = b->perturb;
+    cur.runner.ops = b->ops, cur.runner.algo = b->algo, cur.runner.isa = b->isa,
+    cur.runner.perturb = b->perturb;
+    cur.runner.threads = b->threads;
     cur.nsets = nsets_for(d);
     char why[512] = "";
     if (b->ops->create(&cur.runner, d, cur.nsets, why, sizeof why) != TB_OK) {
@@ -360,12 +438,14 @@ static void activate(tb_bench *b) {
         if (!tconv_check_compare(&d->s, d->ref, d->mag, y, &res)) {
             char where[64];
             tconv_check_index_string(&d->s, res.worst_index, where, sizeof where);
-            snprintf(cur.message, sizeof cur.message,
-                     "MISMATCH, not timed: worst error %.3g > bound %.3g at index %zu (%s) expected %.9g "
-                     "actual %.9g; %zu of %zu outputs outside the bound (first at %zu); buffer set %d; "
-                     "shape %s",
-                     res.worst_error, res.worst_bound, res.worst_index, where, res.expected, res.actual,
-                     res.bad, res.checked, res.first_bad, set, d->desc);
+            snprintf(
+                cur.message, sizeof cur.message,
+                "MISMATCH, not timed: worst error %.3g > bound %.3g at index %zu (%s) expected "
+                "%.9g "
+                "actual %.9g; %zu of %zu outputs outside the bound (first at %zu); buffer set %d; "
+                "shape %s",
+                res.worst_error, res.worst_bound, res.worst_index, where, res.expected, res.actual,
+                res.bad, res.checked, res.first_bad, set, d->desc);
             fprintf(stderr, "        refused: %s: %s\n", b->name, cur.message);
             free(y);
             return;
@@ -378,6 +458,7 @@ static void activate(tb_bench *b) {
 
 void tb_body(tb_state *st, void *arg) {
     tb_bench *b = arg;
+    row_real_time = tb_uses_real_time(b->threads);
     if (cur.bench != b) activate(b);
     if (!cur.ready) {
         tb_skip_with_error(st, cur.message);
@@ -386,29 +467,33 @@ void tb_body(tb_state *st, void *arg) {
     const tb_data *d = &data;
     tb_runner *r = &cur.runner;
     int set = 0, nsets = cur.nsets;
-    double t_thread = tb_thread_cpu(), t_proc = tb_process_cpu(), t0 = tb_now();
+    double t_thread = tb_thread_cpu(), t_proc = tb_process_cpu(), t_wall = tb_wall(), t0 = tb_now();
     while (tb_keep_running(st)) {
         r->ops->run(r, set);
         tb_keep_alive(r->impl);
         if (++set == nsets) set = 0;
     }
-    double secs = tb_now() - t0;
+    double secs = tb_now() - t0, wall = tb_wall() - t_wall;
     double thread_cpu = tb_thread_cpu() - t_thread, proc_cpu = tb_process_cpu() - t_proc;
     int64_t iters = tb_iterations(st);
     char key[64];
-    rate_key(b, key, sizeof key);
+    rate_key(b, b->threads, key, sizeof key);
     double *slot = rate_slot(key);
     double rate = secs > 0 ? modelled_flops(b, d) * (double)iters / secs : 0;
     if (slot && rate > *slot) *slot = rate;
 
-    double peak = tb_peak_for_isa(r->peak_isa); /* GFLOP/s */
+    /* GFLOP/s: the single-core peak times the thread count (the cores of this machine measured
+     * independent); the bandwidth roof stays the single-core measure. */
+    double peak = b->threads * tb_peak_for_isa(r->peak_isa);
     double ai = d->useful_flops / d->min_bytes;
     tb_counter(st, "useful_FLOPs", d->useful_flops, 1);
     tb_counter(st, "nominal_FLOPs", d->nominal_flops, 1);
     tb_counter(st, "AI", ai, 0);
     tb_counter(st, "min_bytes", d->min_bytes, 0);
     if (peak > 0) {
-        double roof = tb_mach.bw_triad_gbs > 0 && ai * tb_mach.bw_triad_gbs < peak ? ai * tb_mach.bw_triad_gbs : peak;
+        double roof = tb_mach.bw_triad_gbs > 0 && ai * tb_mach.bw_triad_gbs < peak
+                          ? ai * tb_mach.bw_triad_gbs
+                          : peak;
         tb_counter(st, "peak_GFLOPs", peak, 0);
         tb_counter(st, "roofline_GFLOPs", roof, 0);
         tb_counter(st, "pct_peak", 100.0 * d->useful_flops / (peak * 1e9), 1);
@@ -418,7 +503,15 @@ void tb_body(tb_state *st, void *arg) {
     if (r->plan_bytes >= 0) tb_counter(st, "plan_bytes", r->plan_bytes, 0);
     if (r->layout_seconds >= 0) tb_counter(st, "layout_ms", r->layout_seconds * 1e3, 0);
     tb_counter(st, "err_ratio", cur.err_ratio, 0);
-    if (thread_cpu > 0) tb_counter(st, "cpu_ratio", proc_cpu / thread_cpu, 0);
+    /* One thread: process CPU / this thread's CPU (1.0 when nothing else worked). More threads:
+     * process CPU / wall time, the cores kept busy (N when every thread computed all along). */
+    if (b->threads > 1 && wall > 0)
+        tb_counter(st, "cpu_ratio", proc_cpu / wall, 0);
+    else if (b->threads == 1 && thread_cpu > 0)
+        tb_counter(st, "cpu_ratio", proc_cpu / thread_cpu, 0);
+    tb_counter(st, "threads", b->threads, 0);
+    tb_counter(st, "wall_clock", row_real_time,
+               0); /* 1: timed in wall-clock time, 0: thread CPU time */
     tb_counter(st, "sets", nsets, 0);
     if (tb_cfg.cold) tb_counter(st, "rotated_bytes", 4.0 * (double)(d->nx + d->ny) * nsets, 0);
     tb_set_label(st, r->label);
@@ -428,7 +521,8 @@ void tb_finish(void) {
     release_current();
     free_data();
     if (tb_cfg.test_wrong_kernel)
-        fprintf(stderr, "test hook: the perturbed kernel (output index %zu changed) ran %ld time(s)\n",
+        fprintf(stderr,
+                "test hook: the perturbed kernel (output index %zu changed) ran %ld time(s)\n",
                 tb_perturbed_index, tb_perturbed_runs);
     free(benches);
     benches = NULL, bench_count = bench_capacity = 0;

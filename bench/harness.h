@@ -9,26 +9,38 @@
 
 /* ---- clocks ---- */
 typedef enum tb_time_basis { TB_TIME_CPU, TB_TIME_REAL } tb_time_basis;
-double tb_now(void);          /* seconds on the configured basis (thread CPU time or monotonic) */
-double tb_wall(void);         /* monotonic seconds */
-double tb_thread_cpu(void);   /* this thread's CPU seconds */
-double tb_process_cpu(void);  /* the whole process's CPU seconds (all threads) */
+double tb_now(void);         /* seconds on the configured basis (thread CPU time or monotonic) */
+double tb_wall(void);        /* monotonic seconds */
+double tb_thread_cpu(void);  /* this thread's CPU seconds */
+double tb_process_cpu(void); /* the whole process's CPU seconds (all threads) */
 
 /* ---- configuration (command line) ---- */
+#define TB_MAX_THREAD_COUNTS 16
 typedef struct tb_config {
     tb_time_basis time_basis;
-    int cold;                   /* rotate buffer sets larger than the last-level cache */
-    int max_sets;               /* cap on rotated sets in cold mode */
-    char min_time[32];          /* --benchmark_min_time, as given (one value for all benchmarks) */
-    double max_run_seconds;     /* skip a benchmark whose modelled run time exceeds this */
+    int cold;               /* rotate buffer sets larger than the last-level cache */
+    int max_sets;           /* cap on rotated sets in cold mode */
+    char min_time[32];      /* --benchmark_min_time, as given (one value for all benchmarks) */
+    double max_run_seconds; /* skip a benchmark whose modelled run time exceeds this */
     double sweep_max_run_seconds;
-    int peers;                  /* bit mask of TB_PEER_* to register */
-    int test_wrong_kernel;      /* register the perturbed test-only variant */
-    int with_reference;         /* also time the frozen reference (the timing check's yardstick) */
+    int peers;             /* bit mask of TB_PEER_* to register */
+    int test_wrong_kernel; /* register the perturbed test-only variant */
+    int with_reference;    /* also time the frozen reference (the timing check's yardstick) */
     int with_bias;
-    int sweep_all_isas;         /* sweep: every compiled ISA (1) or only the dispatcher's choice (0) */
+    int sweep_all_isas; /* sweep: every compiled ISA (1) or only the dispatcher's choice (0) */
+    const char *filter; /* --benchmark_filter (applied by the harness, see tb_register_all) */
+    int time_given;     /* --time was on the command line (else real time when any N > 1) */
+    /* Thread counts (--threads, --sweep-threads): every benchmark exists once per count. */
+    int threads[TB_MAX_THREAD_COUNTS];
+    int thread_counts;
+    int sweep_threads[TB_MAX_THREAD_COUNTS];
+    int sweep_thread_counts;
 } tb_config;
 extern tb_config tb_cfg;
+/* Every CPU this process may run on (sched_getaffinity; 1 when that fails). */
+int tb_cpus_available(void);
+/* Whether a benchmark at this thread count is timed in wall-clock time. */
+int tb_uses_real_time(int threads);
 
 /* ---- the machine (measured at start-up) ---- */
 #define TB_MAX_ISAS 16
@@ -52,11 +64,11 @@ typedef struct tb_data {
     tconv_shape s;
     int64_t oh, ow;
     size_t nx, nw, nb, ny;
-    float *x, *w, *b;   /* b NULL without bias */
-    float *ref, *mag;   /* reference output and the absolute sum (for the bound) */
+    float *x, *w, *b; /* b NULL without bias */
+    float *ref, *mag; /* reference output and the absolute sum (for the bound) */
     double nominal_flops, useful_flops, min_bytes;
-    char desc[192];     /* canonical descriptor */
-    char error[256];    /* why the data could not be prepared ("" when fine) */
+    char desc[192];  /* canonical descriptor */
+    char error[256]; /* why the data could not be prepared ("" when fine) */
 } tb_data;
 
 /* ---- runners: one algorithm (ours or a peer) on one shape ---- */
@@ -68,8 +80,8 @@ typedef struct tb_runner_ops {
      * r->plan_seconds), nsets input sets (initialised from d->x, converted to the runner's layout)
      * and nsets output sets filled with NaN. TB_SKIP + reason in why when it cannot run. */
     tb_status (*create)(tb_runner *r, const tb_data *d, int nsets, char *why, size_t n);
-    void (*run)(tb_runner *r, int set);                 /* the timed work, nothing else */
-    void (*output)(tb_runner *r, int set, float *y);    /* set's output in NCHW, untimed */
+    void (*run)(tb_runner *r, int set);              /* the timed work, nothing else */
+    void (*output)(tb_runner *r, int set, float *y); /* set's output in NCHW, untimed */
     void (*destroy)(tb_runner *r);
 } tb_runner_ops;
 
@@ -77,13 +89,15 @@ struct tb_runner {
     const tb_runner_ops *ops;
     /* what to run (filled before create) */
     tconv_algo algo;
-    const char *isa;       /* our ISA tag; NULL for peers */
-    int perturb;           /* test-only: change one output after every run */
+    const char *isa; /* our ISA tag; NULL for peers */
+    int threads;     /* threads the runner uses: our plan's, oneDNN's OpenMP, XNNPACK's pool */
+    int perturb;     /* test-only: change one output after every run */
     /* filled by create */
     void *impl;
-    double plan_seconds;   /* one-time cost: plan / primitive / operator creation + weight packing */
-    double plan_bytes;     /* memory the plan holds (-1 unknown) */
-    double layout_seconds; /* per run, excluded from the timing: layout transforms/reorders (-1 none) */
+    double plan_seconds; /* one-time cost: plan / primitive / operator creation + weight packing */
+    double plan_bytes;   /* memory the plan holds (-1 unknown) */
+    double layout_seconds; /* per run, excluded from the timing: layout transforms/reorders (-1
+                              none) */
     const char *peak_isa;  /* the measured peak that applies to this runner */
     char label[192];
 };

@@ -90,8 +90,10 @@ void tb_measure_machine(void) {
     tconv_cpu_info cpu;
     size_t llc = (size_t)32 << 20;
     if (tconv_get_cpu_info(&cpu) == TCONV_OK) {
-        if (cpu.l3_kb > 0) llc = (size_t)cpu.l3_kb << 10;
-        else if (cpu.l2_kb > 0) llc = (size_t)cpu.l2_kb << 10;
+        if (cpu.l3_kb > 0)
+            llc = (size_t)cpu.l3_kb << 10;
+        else if (cpu.l2_kb > 0)
+            llc = (size_t)cpu.l2_kb << 10;
     }
     tb_mach.llc_bytes = llc;
     tb_mach.isa_count = 0;
@@ -102,7 +104,8 @@ void tb_measure_machine(void) {
         tb_mach.isa_count = i + 1;
         if (!tconv_isa_supported(isa)) continue;
         for (size_t j = 0; j < PEAK_COUNT; j++)
-            if (strcmp(peak_table[j].isa, isa) == 0) tb_mach.peak_gflops[i] = measure_peak(peak_table[j].fn);
+            if (strcmp(peak_table[j].isa, isa) == 0)
+                tb_mach.peak_gflops[i] = measure_peak(peak_table[j].fn);
         if (tb_mach.peak_gflops[i] > tb_mach.best_peak_gflops)
             tb_mach.best_peak_gflops = tb_mach.peak_gflops[i], tb_mach.best_peak_isa = isa;
     }

@@ -25,25 +25,88 @@
 #endif
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: tconv-bench [options] [--benchmark_* flags]\n"
-            "  --layers=FILE          real layers file (default %s/layers.txt); --layers=none: no layers\n"
-            "  --sweep=default|full|none   the i/k/s/p sweep (default: default)\n"
-            "  --sweep-isas=best|all  sweep on the dispatcher's ISA only (default) or on every compiled ISA\n"
-            "  --shape=DESC[:NAME]    a benchdnn-like descriptor, e.g. mb1ic512ih8oc256kh4sh2ph1 (repeatable;\n"
-            "                         when given, layers and sweep are off unless asked for)\n"
-            "  --with-reference       also time the reference algorithm (timing check denominator)\n"
-            "  --peers=all|none|LIST  LIST of onednn_nchw,onednn_blocked,xnnpack (default all found)\n"
-            "  --time=cpu|real        timing basis: thread CPU time (default) or wall clock\n"
-            "  --cold                 cache-cold: rotate input/output buffer sets > 2x the last-level cache\n"
-            "  --max-sets=N           cap on rotated sets in cold mode (default 64)\n"
-            "  --max-run-seconds=S    skip a layer benchmark whose single run would take longer (default 5)\n"
-            "  --sweep-max-run-seconds=S  same for the sweep (default 0.25)\n"
-            "  --no-bias              benchmark without bias\n"
-            "  (default --benchmark_min_time is " TB_DEFAULT_MIN_TIME " s, one value for every benchmark)\n"
-            "  --test-wrong-kernel    also register perturbed_direct/<isa>/...: a deliberately wrong kernel\n"
-            "                         (one output changed) that the check must refuse before timing\n",
-            TB_SHAPES_DIR);
+    fprintf(
+        f,
+        "usage: tconv-bench [options] [--benchmark_* flags]\n"
+        "  --layers=FILE          real layers file (default %s/layers.txt); --layers=none: no "
+        "layers\n"
+        "  --sweep=default|full|none   the i/k/s/p sweep (default: default)\n"
+        "  --sweep-isas=best|all  sweep on the dispatcher's ISA only (default) or on every "
+        "compiled ISA\n"
+        "  --shape=DESC[:NAME]    a benchdnn-like descriptor, e.g. mb1ic512ih8oc256kh4sh2ph1 "
+        "(repeatable;\n"
+        "                         when given, layers and sweep are off unless asked for)\n"
+        "  --with-reference       also time the reference algorithm (timing check denominator)\n"
+        "  --peers=all|none|LIST  LIST of onednn_nchw,onednn_blocked,xnnpack (default all found)\n"
+        "  --threads=LIST         thread counts, e.g. 1,2 or 1,all (all: every CPU of the "
+        "process,\n"
+        "                         sched_getaffinity; default 1): every benchmark once per count, "
+        "named\n"
+        "                         <algo>/<isa>/t<N>/<shape>; ours get options.threads = N, oneDNN\n"
+        "                         omp_set_num_threads(N), XNNPACK a pthreadpool of N (none at 1)\n"
+        "  --sweep-threads=LIST   thread counts for the sweep shapes (default: the first of "
+        "--threads)\n"
+        "  --time=cpu|real        timing basis: thread CPU time or wall clock. Default: thread "
+        "CPU\n"
+        "                         time when every count is 1, else wall clock for every row; rows "
+        "at\n"
+        "                         more than one thread are always timed in wall-clock time\n"
+        "  --cold                 cache-cold: rotate input/output buffer sets > 2x the last-level "
+        "cache\n"
+        "  --max-sets=N           cap on rotated sets in cold mode (default 64)\n"
+        "  --max-run-seconds=S    skip a layer benchmark whose single run would take longer "
+        "(default 5)\n"
+        "  --sweep-max-run-seconds=S  same for the sweep (default 0.25)\n"
+        "  --no-bias              benchmark without bias\n"
+        "  (default --benchmark_min_time is " TB_DEFAULT_MIN_TIME
+        " s, one value for every benchmark)\n"
+        "  --test-wrong-kernel    also register perturbed_direct/<isa>/...: a deliberately wrong "
+        "kernel\n"
+        "                         (one output changed) that the check must refuse before timing\n",
+        TB_SHAPES_DIR);
+}
+
+/* "1,2,all" -> distinct counts in the order given; 0 and a message on a bad list. */
+static int parse_thread_list(const char *flag, const char *list, int *out, int *count, char *err,
+                             size_t n) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    *count = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (strcmp(tok, "all") == 0) {
+            v = tb_cpus_available();
+        } else {
+            char *end;
+            v = strtol(tok, &end, 10);
+            if (end == tok || *end != '\0' || v < 1 || v > 4096) {
+                snprintf(err, n, "%s: '%s' is not a thread count (1 to 4096, or all)", flag, tok);
+                return 0;
+            }
+        }
+        int seen = 0;
+        for (int i = 0; i < *count; i++) seen |= out[i] == (int)v;
+        if (seen) continue;
+        if (*count == TB_MAX_THREAD_COUNTS) {
+            snprintf(err, n, "%s: more than %d thread counts", flag, TB_MAX_THREAD_COUNTS);
+            return 0;
+        }
+        out[(*count)++] = (int)v;
+    }
+    if (*count == 0) {
+        snprintf(err, n, "%s: empty list", flag);
+        return 0;
+    }
+    return 1;
+}
+
+static void format_thread_list(const int *counts, int n, char *buf, size_t size) {
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%d", i ? "," : "", counts[i]);
+    }
 }
 
 static int starts(const char *arg, const char *prefix, const char **value) {
@@ -88,15 +151,18 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
     tb_gb_add_context("build.c_flags", TB_C_FLAGS);
     tb_gb_add_context("build.cxx_compiler", TB_CXX_COMPILER);
     tb_gb_add_context("build.isa_flags", TB_ISA_FLAGS);
-    tb_gb_add_context("build.scalar_flags", "-fno-tree-vectorize (library scalar kernels and peak_scalar.c)");
+    tb_gb_add_context("build.scalar_flags",
+                      "-fno-tree-vectorize (library scalar kernels and peak_scalar.c)");
     tb_gb_add_context("google_benchmark.version", tb_gb_version());
 #if TB_HAVE_LIBCPUID
     tb_gb_add_context("libcpuid.version", cpuid_lib_version());
 #endif
     tb_gb_add_context("cpu.brand", cpu.brand);
     tb_gb_add_context("cpu.vendor", cpu.vendor);
-    tb_gb_add_context("cpu.family_model_stepping", ctx_buf("%d/%d/%d", cpu.family, cpu.model, cpu.stepping));
-    tb_gb_add_context("cpu.caches_kb", ctx_buf("L1d %d, L2 %d, L3 %d", cpu.l1d_kb, cpu.l2_kb, cpu.l3_kb));
+    tb_gb_add_context("cpu.family_model_stepping",
+                      ctx_buf("%d/%d/%d", cpu.family, cpu.model, cpu.stepping));
+    tb_gb_add_context("cpu.caches_kb",
+                      ctx_buf("L1d %d, L2 %d, L3 %d", cpu.l1d_kb, cpu.l2_kb, cpu.l3_kb));
     tb_gb_add_context("cpu.detection", cpu.detection);
     tb_gb_add_context("isa.avx512", avx512_kind(&cpu));
     /* ISAs: every tag the library knows, compiled (has kernels), supported, measured peak. */
@@ -113,48 +179,89 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
     tb_gb_add_context("isa.list", isas);
     tb_gb_add_context("isa.active", tconv_active_isa());
     const char *cap = getenv("TCONV_MAX_ISA"), *force = getenv("TCONV_FORCE_ISA");
-    tb_gb_add_context("isa.cap", ctx_buf("TCONV_MAX_ISA=%s TCONV_FORCE_ISA=%s", cap ? cap : "(unset)",
-                                         force ? force : "(unset)"));
+    tb_gb_add_context("isa.cap", ctx_buf("TCONV_MAX_ISA=%s TCONV_FORCE_ISA=%s",
+                                         cap ? cap : "(unset)", force ? force : "(unset)"));
     char variants[2048] = "";
     for (int i = 0; i < tconv_variant_count(); i++) {
         size_t len = strlen(variants);
-        snprintf(variants + len, sizeof variants - len, "%s%s", len ? "," : "", tconv_variant_name(i));
+        snprintf(variants + len, sizeof variants - len, "%s%s", len ? "," : "",
+                 tconv_variant_name(i));
     }
     tb_gb_add_context("tconv.variants", variants);
     tb_gb_add_context("machine.peak_isa", tb_mach.best_peak_isa ? tb_mach.best_peak_isa : "none");
     tb_gb_add_context("machine.peak_gflops", ctx_buf("%.2f", tb_mach.best_peak_gflops));
     tb_gb_add_context("machine.bw_triad_gbs", ctx_buf("%.2f", tb_mach.bw_triad_gbs));
     tb_gb_add_context("machine.bw_read_gbs", ctx_buf("%.2f", tb_mach.bw_read_gbs));
-    tb_gb_add_context("machine.method",
-                      "peak: best of 40 ~10 ms runs of independent multiply-add chains per ISA "
-                      "(bench/peak/peak_<isa>.c, the ISA's flags); bandwidth: STREAM-like triad a=b+s*c "
-                      "over 3 arrays of 4x LLC, counting 3 arrays of bytes, best of 5; single core");
-    tb_gb_add_context("timing.basis", tb_cfg.time_basis == TB_TIME_CPU
-                                          ? "thread CPU time (Google Benchmark cpu_time; rates use it)"
-                                          : "wall clock (UseRealTime)");
-    tb_gb_add_context("timing.cold", tb_cfg.cold ? ctx_buf("on: rotating up to %d input/output sets "
-                                                           "(> 2x LLC when possible); weights stay in the plan",
-                                                           tb_cfg.max_sets)
-                                                 : "off (warm caches)");
-    tb_gb_add_context("timing.min_time", ctx_buf("%s s per benchmark (--benchmark_min_time)", tb_cfg.min_time));
-    tb_gb_add_context("timing.max_run_seconds", ctx_buf("layers %.3g s, sweep %.3g s", tb_cfg.max_run_seconds,
-                                                        tb_cfg.sweep_max_run_seconds));
-    tb_gb_add_context("check.bound", ctx_buf("|y-ref| <= %.1f * L * 2^-24 * (|b| + sum |x||w|), L = Cin/g*Kh*Kw "
-                                             "(bench/check.h, shared with tests)", TCONV_CHECK_BOUND_C));
-    tb_gb_add_context("data", tb_cfg.with_bias ? "x, w, bias uniform in [-1, 1), seeded per shape"
-                                               : "x, w uniform in [-1, 1), no bias, seeded per shape");
-    tb_gb_add_context("sweep.mode", ctx_buf("%s (%d invalid combinations left out)", sweep_mode, sweep_invalid));
-    tb_gb_add_context("sweep.isas", tb_cfg.sweep_all_isas ? "every compiled ISA"
-                                                          : ctx_buf("the dispatcher's choice only (%s); "
-                                                                    "--sweep-isas=all for every ISA", tconv_active_isa()));
+    tb_gb_add_context(
+        "machine.method",
+        "peak: best of 40 ~10 ms runs of independent multiply-add chains per ISA "
+        "(bench/peak/peak_<isa>.c, the ISA's flags); bandwidth: STREAM-like triad a=b+s*c "
+        "over 3 arrays of 4x LLC, counting 3 arrays of bytes, best of 5; single core");
+    int any_multi = 0;
+    for (int i = 0; i < tb_cfg.thread_counts; i++) any_multi |= tb_cfg.threads[i] > 1;
+    for (int i = 0; i < tb_cfg.sweep_thread_counts; i++) any_multi |= tb_cfg.sweep_threads[i] > 1;
+    tb_gb_add_context("timing.basis",
+                      tb_cfg.time_basis == TB_TIME_REAL
+                          ? "wall clock (UseRealTime) for every row; rates use real_time"
+                      : any_multi
+                          ? "per row (counter wall_clock): t1 rows thread CPU time (cpu_time), "
+                            "t<N> rows with N > 1 wall clock (UseRealTime, real_time); rates use it"
+                          : "thread CPU time (Google Benchmark cpu_time; rates use it)");
+    char list[128], sweep_list[128];
+    format_thread_list(tb_cfg.threads, tb_cfg.thread_counts, list, sizeof list);
+    format_thread_list(tb_cfg.sweep_threads, tb_cfg.sweep_thread_counts, sweep_list,
+                       sizeof sweep_list);
+    tb_gb_add_context("threads.list", list);
+    tb_gb_add_context("threads.sweep_list", sweep_list);
+    tb_gb_add_context("threads.cpus_available",
+                      ctx_buf("%d (sched_getaffinity)", tb_cpus_available()));
+    tb_gb_add_context(
+        "threads.counters",
+        "threads = N of t<N>; wall_clock = 1 when the row is timed in wall-clock time; cpu_ratio = "
+        "process CPU / thread CPU over the timed loop at t1 (1.0: only this thread worked), "
+        "process CPU / wall time at t<N> with N > 1 (utilisation: N when every thread worked "
+        "all along)");
+    tb_gb_add_context("threads.peaks",
+                      "peak_GFLOPs at t<N> = N x the single-core peak of the ISA (the cores "
+                      "measured independent); the roofline's bandwidth is the single-core triad");
+    tb_gb_add_context("timing.cold",
+                      tb_cfg.cold ? ctx_buf("on: rotating up to %d input/output sets "
+                                            "(> 2x LLC when possible); weights stay in the plan",
+                                            tb_cfg.max_sets)
+                                  : "off (warm caches)");
+    tb_gb_add_context("timing.min_time",
+                      ctx_buf("%s s per benchmark (--benchmark_min_time)", tb_cfg.min_time));
+    tb_gb_add_context("timing.max_run_seconds",
+                      ctx_buf("layers %.3g s, sweep %.3g s", tb_cfg.max_run_seconds,
+                              tb_cfg.sweep_max_run_seconds));
+    tb_gb_add_context("check.bound",
+                      ctx_buf("|y-ref| <= %.1f * L * 2^-24 * (|b| + sum |x||w|), L = Cin/g*Kh*Kw "
+                              "(bench/check.h, shared with tests)",
+                              TCONV_CHECK_BOUND_C));
+    tb_gb_add_context("data", tb_cfg.with_bias
+                                  ? "x, w, bias uniform in [-1, 1), seeded per shape"
+                                  : "x, w uniform in [-1, 1), no bias, seeded per shape");
+    tb_gb_add_context("sweep.mode",
+                      ctx_buf("%s (%d invalid combinations left out)", sweep_mode, sweep_invalid));
+    tb_gb_add_context("sweep.isas", tb_cfg.sweep_all_isas
+                                        ? "every compiled ISA"
+                                        : ctx_buf("the dispatcher's choice only (%s); "
+                                                  "--sweep-isas=all for every ISA",
+                                                  tconv_active_isa()));
     tb_gb_add_context("peers.algorithms", "gemm_blas,onednn_nchw,onednn_blocked,xnnpack_nhwc");
 #if TB_HAVE_OPENBLAS
-    tb_gb_add_context("peer.gemm_blas.openblas", ctx_buf("%s (%s); openblas_get_num_threads()=%d", TB_OPENBLAS_VERSION,
-                                                         openblas_get_config(), openblas_get_num_threads()));
-    tb_gb_add_context("peer.gemm_blas.threads", "openblas_set_num_threads(1) by the harness at start-up and by "
-                                                "the library's gemm_blas plan");
+    tb_gb_add_context("peer.gemm_blas.openblas",
+                      ctx_buf("%s (%s); openblas_get_num_threads()=%d", TB_OPENBLAS_VERSION,
+                              openblas_get_config(), openblas_get_num_threads()));
+    tb_gb_add_context("peer.gemm_blas.threads",
+                      "at t<N> the library's gemm_blas plan runs on N threads of its own "
+                      "pool: OpenBLAS sgemm on fixed tiles of the col buffer, then our "
+                      "col2im; OpenBLAS itself pinned to one thread (openblas_set_num_threads(1) "
+                      "by the harness at start-up and by the plan), so its threads do not "
+                      "nest inside the plan's");
 #else
-    tb_gb_add_context("peer.gemm_blas.openblas", "not found at configure time (gemm_blas plans refuse)");
+    tb_gb_add_context("peer.gemm_blas.openblas",
+                      "not found at configure time (gemm_blas plans refuse)");
 #endif
 #if TB_HAVE_ONEDNN
     tb_onednn_context(tb_gb_add_context);
@@ -177,11 +284,12 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
 
 int main(int argc, char **argv) {
     const char *layers_path = TB_SHAPES_DIR "/layers.txt", *sweep_mode = NULL, *value;
-    const char *min_time = NULL;
-    int layers_asked = 0, listing = 0;
+    const char *min_time = NULL, *out_file = NULL, *out_format = "json";
+    int layers_asked = 0, listing = 0, sweep_threads_given = 0;
     tb_shape_list cli = {0};
     char err[512];
-    /* Arguments for Google Benchmark: the program name, the --benchmark_* flags, a default min time. */
+    /* Arguments for Google Benchmark: the program name, the --benchmark_* flags, a default min
+     * time. */
     char **gb_argv = calloc((size_t)argc + 2, sizeof *gb_argv);
     if (!gb_argv) return 1;
     gb_argv[0] = argv[0];
@@ -190,7 +298,8 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
-            printf("\nGoogle Benchmark flags (--benchmark_filter=REGEX, --benchmark_out=FILE, ...) pass through.\n");
+            printf("\nGoogle Benchmark flags (--benchmark_filter=REGEX, --benchmark_out=FILE, ...) "
+                   "pass through.\n");
             return 0;
         } else if (starts(a, "--layers=", &value)) {
             layers_path = strcmp(value, "none") == 0 ? NULL : value, layers_asked = 1;
@@ -222,16 +331,28 @@ int main(int argc, char **argv) {
             tb_shape_list_add(&cli, &e);
         } else if (starts(a, "--peers=", &value)) {
             tb_cfg.peers = 0;
-            if (strcmp(value, "all") == 0) tb_cfg.peers = TB_PEER_ONEDNN_NCHW | TB_PEER_ONEDNN_BLOCKED | TB_PEER_XNNPACK;
+            if (strcmp(value, "all") == 0)
+                tb_cfg.peers = TB_PEER_ONEDNN_NCHW | TB_PEER_ONEDNN_BLOCKED | TB_PEER_XNNPACK;
             if (strstr(value, "onednn_nchw")) tb_cfg.peers |= TB_PEER_ONEDNN_NCHW;
             if (strstr(value, "onednn_blocked")) tb_cfg.peers |= TB_PEER_ONEDNN_BLOCKED;
             if (strstr(value, "xnnpack")) tb_cfg.peers |= TB_PEER_XNNPACK;
+        } else if (starts(a, "--threads=", &value) || starts(a, "--sweep-threads=", &value)) {
+            int sweep = strncmp(a, "--sweep-", 8) == 0;
+            if (!parse_thread_list(sweep ? "--sweep-threads" : "--threads", value,
+                                   sweep ? tb_cfg.sweep_threads : tb_cfg.threads,
+                                   sweep ? &tb_cfg.sweep_thread_counts : &tb_cfg.thread_counts, err,
+                                   sizeof err)) {
+                fprintf(stderr, "tconv-bench: %s\n", err);
+                return 2;
+            }
+            if (sweep) sweep_threads_given = 1;
         } else if (starts(a, "--time=", &value)) {
             if (strcmp(value, "cpu") && strcmp(value, "real")) {
                 fprintf(stderr, "tconv-bench: --time must be cpu or real\n");
                 return 2;
             }
             tb_cfg.time_basis = strcmp(value, "cpu") == 0 ? TB_TIME_CPU : TB_TIME_REAL;
+            tb_cfg.time_given = 1;
         } else if (strcmp(a, "--cold") == 0) {
             tb_cfg.cold = 1;
         } else if (starts(a, "--max-sets=", &value)) {
@@ -247,9 +368,17 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--test-wrong-kernel") == 0) {
             tb_cfg.test_wrong_kernel = 1;
         } else if (strncmp(a, "--benchmark_", 12) == 0) {
-            if (strncmp(a, "--benchmark_list_tests", 22) == 0 && strcmp(a, "--benchmark_list_tests=false") != 0)
-                listing = 1;
+            if (strncmp(a, "--benchmark_list_tests", 22) == 0) {
+                listing = strcmp(a, "--benchmark_list_tests=false") != 0;
+                continue; /* the harness lists the names itself (without "/real_time") */
+            }
+            if (starts(a, "--benchmark_filter=", &value)) {
+                tb_cfg.filter = value; /* applied by the harness on the registered names */
+                continue;
+            }
             if (starts(a, "--benchmark_min_time=", &value)) min_time = value;
+            if (starts(a, "--benchmark_out=", &value)) out_file = value;
+            if (starts(a, "--benchmark_out_format=", &value)) out_format = value;
             gb_argv[kept++] = argv[i];
         } else {
             fprintf(stderr, "tconv-bench: unknown argument '%s'\n", a);
@@ -257,6 +386,14 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    if (!sweep_threads_given)
+        tb_cfg.sweep_threads[0] = tb_cfg.threads[0], tb_cfg.sweep_thread_counts = 1;
+    /* Speedups divide a t<N> time by a t1 time: without --time, every row is wall clock as soon as
+     * any count exceeds 1 (thread CPU time would miss the other threads' work at t<N>). */
+    for (int i = 0; i < tb_cfg.thread_counts && !tb_cfg.time_given; i++)
+        if (tb_cfg.threads[i] > 1) tb_cfg.time_basis = TB_TIME_REAL;
+    for (int i = 0; i < tb_cfg.sweep_thread_counts && !tb_cfg.time_given; i++)
+        if (tb_cfg.sweep_threads[i] > 1) tb_cfg.time_basis = TB_TIME_REAL;
     /* One min time for every benchmark, passed as the global flag: a per-benchmark MinTime would
      * append "/min_time:..." to the names. */
     char min_time_flag[64];
@@ -285,7 +422,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < cli.count; i++) tb_shape_list_add(&shapes, &cli.items[i]);
     if (!sweep_mode) sweep_mode = have_cli ? "none" : "default";
     int invalid = 0;
-    if (strcmp(sweep_mode, "none") != 0) tb_add_sweep(&shapes, strcmp(sweep_mode, "full") == 0, &invalid);
+    if (strcmp(sweep_mode, "none") != 0)
+        tb_add_sweep(&shapes, strcmp(sweep_mode, "full") == 0, &invalid);
 
 #if TB_HAVE_OPENBLAS
     openblas_set_num_threads(1);
@@ -298,22 +436,38 @@ int main(int argc, char **argv) {
         tb_measure_machine();
         for (int i = 0; i < tb_mach.isa_count; i++)
             if (tb_mach.peak_gflops[i] > 0)
-                fprintf(stderr, "  peak %-7s %8.2f GFLOP/s\n", tb_mach.isa[i], tb_mach.peak_gflops[i]);
-        fprintf(stderr, "  bandwidth: triad %.2f GB/s, read %.2f GB/s (one core)\n", tb_mach.bw_triad_gbs,
-                tb_mach.bw_read_gbs);
+                fprintf(stderr, "  peak %-7s %8.2f GFLOP/s\n", tb_mach.isa[i],
+                        tb_mach.peak_gflops[i]);
+        fprintf(stderr, "  bandwidth: triad %.2f GB/s, read %.2f GB/s (one core)\n",
+                tb_mach.bw_triad_gbs, tb_mach.bw_read_gbs);
     }
     size_t n = tb_register_all(&shapes);
     if (!listing) {
         add_context(&shapes, sweep_mode, invalid);
-        fprintf(stderr, "tconv-bench: %zu benchmarks registered, %zu selected (%zu shapes; sweep %s; min time %s s)\n",
+        fprintf(stderr,
+                "tconv-bench: %zu benchmarks registered, %zu selected (%zu shapes; sweep %s; min "
+                "time %s s)\n",
                 n, tb_selected_count(), shapes.count, sweep_mode, tb_cfg.min_time);
     }
+    if (listing || tb_selected_count() == 0) {
+        if (listing)
+            tb_list_selected(stdout);
+        else
+            fprintf(stderr, "tconv-bench: no benchmark matches --benchmark_filter=%s\n",
+                    tb_cfg.filter);
+        tb_finish();
+        tb_shape_list_free(&shapes);
+        tb_shape_list_free(&cli);
+        free(gb_argv);
+        return 0;
+    }
     double t0 = tb_wall();
-    tb_gb_run("useful_FLOPs", "pct_peak,pct_roofline");
+    tb_gb_run("useful_FLOPs", "pct_peak,pct_roofline", out_file && *out_file ? out_format : NULL);
     tb_finish();
     if (!listing) {
         double t = tb_wall() - t0;
-        fprintf(stderr, "tconv-bench: done in %.0f min %.0f s\n", (double)(long)(t / 60), t - 60 * (double)(long)(t / 60));
+        fprintf(stderr, "tconv-bench: done in %.0f min %.0f s\n", (double)(long)(t / 60),
+                t - 60 * (double)(long)(t / 60));
     }
     tb_gb_shutdown();
     tb_shape_list_free(&shapes);

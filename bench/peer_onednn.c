@@ -1,12 +1,13 @@
-/* Peer: oneDNN (libdnnl) deconvolution forward, inference, f32, CPU engine, one thread.
+/* Peer: oneDNN (libdnnl) deconvolution forward, inference, f32, CPU engine, N OpenMP threads.
  *   onednn_nchw:    user memory in plain NCHW / PyTorch weight layout; oneDNN picks an
  *                   implementation for those layouts (no reorders anywhere).
  *   onednn_blocked: memory descriptors "any", so oneDNN picks its preferred (blocked) layouts.
  *                   The weight reorder is one-time (part of plan_ms); the per-run source and
  *                   destination reorders are excluded from the timing and reported as layout_ms.
- * Pinning: this libdnnl uses the OpenMP runtime (libgomp); the harness calls
- * omp_set_num_threads(1) before any primitive exists, and every benchmark reports the ratio of
- * process CPU time to thread CPU time over its timed loop (1.0 when only this thread worked). */
+ * Threads: this libdnnl uses the OpenMP runtime (libgomp); each benchmark calls
+ * omp_set_num_threads(N) before creating its primitives (oneDNN sizes its work split from the
+ * OpenMP thread count at primitive creation, and runs with the count set on this thread), so the
+ * primitives of t<N> are made and run with N threads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,11 @@ static int engine_state; /* 0 not tried, 1 ready, -1 failed */
 static int ensure_engine(char *why, size_t n) {
     if (engine_state == 0) {
         omp_set_num_threads(1);
-        engine_state = dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success &&
-                               dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success
-                           ? 1
-                           : -1;
+        engine_state =
+            dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success &&
+                    dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success
+                ? 1
+                : -1;
     }
     if (engine_state < 0) snprintf(why, n, "oneDNN CPU engine could not be created");
     return engine_state > 0;
@@ -46,9 +48,11 @@ void tb_onednn_context(void (*add)(const char *key, const char *value)) {
              v->hash, dnnl_runtime2str(v->cpu_runtime));
     add("peer.onednn.version", buf);
     add("peer.onednn.isa", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
-    snprintf(buf, sizeof buf,
-             "OpenMP runtime (libgomp): omp_set_num_threads(1) at start-up, omp_get_max_threads()=%d",
-             omp_get_max_threads());
+    snprintf(
+        buf, sizeof buf,
+        "OpenMP runtime (libgomp): omp_set_num_threads(N) before creating the primitives of t<N> "
+        "(and 1 at start-up; omp_get_max_threads()=%d then)",
+        omp_get_max_threads());
     add("peer.onednn.threads", buf);
 }
 
@@ -97,7 +101,8 @@ static void md_string(const dnnl_memory_desc_t *md, char *buf, size_t n) {
     buf[len] = '\0';
     for (int i = 0; i < b->inner_nblks; i++) {
         size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%lld%c", (long long)b->inner_blks[i], 'a' + (int)b->inner_idxs[i]);
+        snprintf(buf + l, n - l, "%lld%c", (long long)b->inner_blks[i],
+                 'a' + (int)b->inner_idxs[i]);
     }
 }
 
@@ -131,16 +136,18 @@ static dnnl_status_t reorder(dnnl_primitive_t prim, dnnl_memory_t from, dnnl_mem
 static tb_status make_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                               dnnl_primitive_t *out, char *why, size_t n) {
     dnnl_primitive_desc_t rpd;
-    CHECK(dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL), "reorder descriptor");
+    CHECK(dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL),
+          "reorder descriptor");
     dnnl_status_t st = dnnl_primitive_create(out, rpd);
     dnnl_primitive_desc_destroy(rpd);
     CHECK(st, "reorder creation");
     return TB_OK;
 }
 
-static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets, int blocked, char *why,
-                                      size_t n) {
+static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets, int blocked,
+                                      char *why, size_t n) {
     if (!ensure_engine(why, n)) return TB_SKIP;
+    omp_set_num_threads(r->threads);
     onednn_impl *o = calloc(1, sizeof *o);
     if (!o) return snprintf(why, n, "out of memory"), TB_SKIP;
     r->impl = o;
@@ -157,14 +164,18 @@ static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets,
     CHECK(dnnl_memory_desc_init_by_tag(&o->user_bias, 1, bias_dims, dnnl_f32, dnnl_x), "bias md");
     /* PyTorch's weight [Cin][Cout/g][Kh][Kw] is oneDNN's iohw (giohw with groups). */
     if (g == 1)
-        CHECK(dnnl_memory_desc_init_by_tag(&o->user_wei, 4, wei_dims, dnnl_f32, dnnl_iohw), "weights md");
+        CHECK(dnnl_memory_desc_init_by_tag(&o->user_wei, 4, wei_dims, dnnl_f32, dnnl_iohw),
+              "weights md");
     else
-        CHECK(dnnl_memory_desc_init_by_tag(&o->user_wei, 5, gwei_dims, dnnl_f32, dnnl_giohw), "weights md");
+        CHECK(dnnl_memory_desc_init_by_tag(&o->user_wei, 5, gwei_dims, dnnl_f32, dnnl_giohw),
+              "weights md");
     dnnl_memory_desc_t any_src, any_dst, any_wei;
-    CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, dnnl_f32, dnnl_format_tag_any), "src md");
-    CHECK(dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any), "dst md");
-    CHECK(dnnl_memory_desc_init_by_tag(&any_wei, g == 1 ? 4 : 5, g == 1 ? wei_dims : gwei_dims, dnnl_f32,
-                                       dnnl_format_tag_any),
+    CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, dnnl_f32, dnnl_format_tag_any),
+          "src md");
+    CHECK(dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any),
+          "dst md");
+    CHECK(dnnl_memory_desc_init_by_tag(&any_wei, g == 1 ? 4 : 5, g == 1 ? wei_dims : gwei_dims,
+                                       dnnl_f32, dnnl_format_tag_any),
           "weights md");
     dnnl_dims_t strides = {s->stride_h, s->stride_w};
     dnnl_dims_t dilates = {s->dilation_h - 1, s->dilation_w - 1}; /* oneDNN dilation is 0-based */
@@ -173,16 +184,18 @@ static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets,
     dnnl_deconvolution_desc_t dd;
     double t0 = tb_now();
     CHECK(dnnl_dilated_deconvolution_forward_desc_init(
-              &dd, dnnl_forward_inference, dnnl_deconvolution_direct, blocked ? &any_src : &o->user_src,
-              blocked ? &any_wei : &o->user_wei, d->b ? &o->user_bias : NULL,
-              blocked ? &any_dst : &o->user_dst, strides, dilates, pad_l, pad_r),
+              &dd, dnnl_forward_inference, dnnl_deconvolution_direct,
+              blocked ? &any_src : &o->user_src, blocked ? &any_wei : &o->user_wei,
+              d->b ? &o->user_bias : NULL, blocked ? &any_dst : &o->user_dst, strides, dilates,
+              pad_l, pad_r),
           "deconvolution descriptor");
     CHECK(dnnl_primitive_desc_create(&o->pd, &dd, NULL, engine, NULL), "primitive descriptor");
     CHECK(dnnl_primitive_create(&o->prim, o->pd), "primitive creation");
     o->src_md = dnnl_primitive_desc_query_md(o->pd, dnnl_query_src_md, 0);
     o->wei_md = dnnl_primitive_desc_query_md(o->pd, dnnl_query_weights_md, 0);
     o->dst_md = dnnl_primitive_desc_query_md(o->pd, dnnl_query_dst_md, 0);
-    /* Weights: plain user memory over the caller's array, or reordered once into oneDNN's layout. */
+    /* Weights: plain user memory over the caller's array, or reordered once into oneDNN's layout.
+     */
     dnnl_memory_t user_w;
     CHECK(dnnl_memory_create(&user_w, &o->user_wei, engine, (void *)d->w), "weights memory");
     if (dnnl_memory_desc_equal(o->wei_md, &o->user_wei)) {
@@ -190,15 +203,17 @@ static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets,
     } else {
         dnnl_primitive_t wr = NULL;
         tb_status ts = make_reorder(&o->user_wei, o->wei_md, &wr, why, n);
-        dnnl_status_t st = ts == TB_OK ? dnnl_memory_create(&o->wei, o->wei_md, engine, DNNL_MEMORY_ALLOCATE)
-                                       : dnnl_runtime_error;
+        dnnl_status_t st =
+            ts == TB_OK ? dnnl_memory_create(&o->wei, o->wei_md, engine, DNNL_MEMORY_ALLOCATE)
+                        : dnnl_runtime_error;
         if (st == dnnl_success) st = reorder(wr, user_w, o->wei);
         if (wr) dnnl_primitive_destroy(wr);
         dnnl_memory_destroy(user_w);
         if (ts != TB_OK) return ts;
         CHECK(st, "weights reorder");
     }
-    if (d->b) CHECK(dnnl_memory_create(&o->bias, &o->user_bias, engine, (void *)d->b), "bias memory");
+    if (d->b)
+        CHECK(dnnl_memory_create(&o->bias, &o->user_bias, engine, (void *)d->b), "bias memory");
     r->plan_seconds = tb_now() - t0;
     int64_t scratch = 0;
     dnnl_primitive_desc_query(o->pd, dnnl_query_memory_consumption_s64, 0, &scratch);
@@ -211,15 +226,21 @@ static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets,
     CHECK(dnnl_memory_create(&o->user_y, &o->user_dst, engine, o->y_plain), "destination memory");
     int src_plain = dnnl_memory_desc_equal(o->src_md, &o->user_src);
     int dst_plain = dnnl_memory_desc_equal(o->dst_md, &o->user_dst);
-    if (!src_plain && make_reorder(&o->user_src, o->src_md, &o->src_reorder, why, n) != TB_OK) return TB_SKIP;
-    if (!dst_plain && make_reorder(o->dst_md, &o->user_dst, &o->dst_reorder, why, n) != TB_OK) return TB_SKIP;
+    if (!src_plain && make_reorder(&o->user_src, o->src_md, &o->src_reorder, why, n) != TB_OK)
+        return TB_SKIP;
+    if (!dst_plain && make_reorder(o->dst_md, &o->user_dst, &o->dst_reorder, why, n) != TB_OK)
+        return TB_SKIP;
     for (int i = 0; i < nsets; i++) {
-        CHECK(dnnl_memory_create(&o->src[i], o->src_md, engine, DNNL_MEMORY_ALLOCATE), "source memory");
-        CHECK(dnnl_memory_create(&o->dst[i], o->dst_md, engine, DNNL_MEMORY_ALLOCATE), "destination memory");
+        CHECK(dnnl_memory_create(&o->src[i], o->src_md, engine, DNNL_MEMORY_ALLOCATE),
+              "source memory");
+        CHECK(dnnl_memory_create(&o->dst[i], o->dst_md, engine, DNNL_MEMORY_ALLOCATE),
+              "destination memory");
         void *p;
         dnnl_memory_get_data_handle(o->src[i], &p);
-        if (src_plain) memcpy(p, d->x, d->nx * sizeof(float));
-        else CHECK(reorder(o->src_reorder, o->user_x, o->src[i]), "source reorder");
+        if (src_plain)
+            memcpy(p, d->x, d->nx * sizeof(float));
+        else
+            CHECK(reorder(o->src_reorder, o->user_x, o->src[i]), "source reorder");
         dnnl_memory_get_data_handle(o->dst[i], &p);
         tb_fill_nan(p, dnnl_memory_desc_get_size(o->dst_md) / sizeof(float));
     }
@@ -243,22 +264,28 @@ static tb_status onednn_create_common(tb_runner *r, const tb_data *d, int nsets,
     const char *impl = "?";
     dnnl_primitive_desc_query(o->pd, dnnl_query_impl_info_str, 0, &impl);
     char fs[48], fw[48], fd[48];
-    md_string(o->src_md, fs, sizeof fs), md_string(o->wei_md, fw, sizeof fw), md_string(o->dst_md, fd, sizeof fd);
-    snprintf(r->label, sizeof r->label, "%s src:%s wei:%s dst:%s", impl, fs, fw, fd);
+    md_string(o->src_md, fs, sizeof fs), md_string(o->wei_md, fw, sizeof fw),
+        md_string(o->dst_md, fd, sizeof fd);
+    snprintf(r->label, sizeof r->label, "%s src:%s wei:%s dst:%s omp:%d", impl, fs, fw, fd,
+             omp_get_max_threads());
     return TB_OK;
 }
 
-static tb_status onednn_nchw_create(tb_runner *r, const tb_data *d, int nsets, char *why, size_t n) {
+static tb_status onednn_nchw_create(tb_runner *r, const tb_data *d, int nsets, char *why,
+                                    size_t n) {
     return onednn_create_common(r, d, nsets, 0, why, n);
 }
-static tb_status onednn_blocked_create(tb_runner *r, const tb_data *d, int nsets, char *why, size_t n) {
+static tb_status onednn_blocked_create(tb_runner *r, const tb_data *d, int nsets, char *why,
+                                       size_t n) {
     return onednn_create_common(r, d, nsets, 1, why, n);
 }
 
 static void onednn_run(tb_runner *r, int set) {
     onednn_impl *o = r->impl;
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, o->src[set]}, {DNNL_ARG_WEIGHTS, o->wei},
-                               {DNNL_ARG_DST, o->dst[set]}, {DNNL_ARG_BIAS, o->bias}};
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, o->src[set]},
+                               {DNNL_ARG_WEIGHTS, o->wei},
+                               {DNNL_ARG_DST, o->dst[set]},
+                               {DNNL_ARG_BIAS, o->bias}};
     dnnl_primitive_execute(o->prim, stream, o->bias ? 4 : 3, args);
     dnnl_stream_wait(stream);
 }
@@ -275,5 +302,7 @@ static void onednn_output(tb_runner *r, int set, float *y) {
     }
 }
 
-const tb_runner_ops tb_onednn_nchw_ops = {onednn_nchw_create, onednn_run, onednn_output, onednn_destroy};
-const tb_runner_ops tb_onednn_blocked_ops = {onednn_blocked_create, onednn_run, onednn_output, onednn_destroy};
+const tb_runner_ops tb_onednn_nchw_ops = {onednn_nchw_create, onednn_run, onednn_output,
+                                          onednn_destroy};
+const tb_runner_ops tb_onednn_blocked_ops = {onednn_blocked_create, onednn_run, onednn_output,
+                                             onednn_destroy};

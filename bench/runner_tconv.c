@@ -1,4 +1,5 @@
-/* Runner for our algorithms: one tconv plan pinned to one ISA with tconv_plan_create_ex. */
+/* Runner for our algorithms: one tconv plan pinned to one ISA and thread count
+ * (tconv_plan_create_ex). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,18 +38,25 @@ static tb_status tconv_create(tb_runner *r, const tb_data *d, int nsets, char *w
     if (!t->x || !t->y) return snprintf(why, n, "out of memory"), TB_SKIP;
     for (int i = 0; i < nsets; i++) {
         t->x[i] = tb_alloc(d->nx * sizeof(float)), t->y[i] = tb_alloc(d->ny * sizeof(float));
-        if (!t->x[i] || !t->y[i]) return snprintf(why, n, "out of memory (%d buffer sets)", nsets), TB_SKIP;
+        if (!t->x[i] || !t->y[i])
+            return snprintf(why, n, "out of memory (%d buffer sets)", nsets), TB_SKIP;
         memcpy(t->x[i], d->x, d->nx * sizeof(float));
         tb_fill_nan(t->y[i], d->ny);
     }
-    /* One thread, as the peers (and thread CPU time) assume, unless TCONV_NUM_THREADS asks for
-     * more (then time with --time=real). */
-    tconv_plan_options opt = {.isa = r->isa, .threads = getenv("TCONV_NUM_THREADS") ? 0 : 1};
+    /* The benchmark's thread count, explicitly (TCONV_NUM_THREADS only applies to threads = 0).
+     * gemm_blas: the plan pins OpenBLAS to one thread and runs its GEMM tiles and col2im on the
+     * plan's threads, so the harness leaves OpenBLAS's own count alone. */
+    tconv_plan_options opt = {.isa = r->isa, .threads = r->threads};
     double t0 = tb_now();
     tconv_status st = tconv_plan_create_ex(&d->s, r->algo, d->w, d->b, &opt, &t->plan);
     r->plan_seconds = tb_now() - t0;
     if (st != TCONV_OK) {
         snprintf(why, n, "plan refused: %s: %s", tconv_status_string(st), tconv_last_error());
+        return TB_SKIP;
+    }
+    if (tconv_plan_threads(t->plan) != r->threads) {
+        snprintf(why, n, "plan runs on %d threads, not the %d asked for",
+                 tconv_plan_threads(t->plan), r->threads);
         return TB_SKIP;
     }
     r->plan_bytes = (double)tconv_plan_memory_bytes(t->plan);

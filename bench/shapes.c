@@ -8,8 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K_MB, K_G, K_IC, K_IH, K_IW, K_OC, K_OH, K_OW, K_KH, K_KW, K_SH, K_SW, K_PH, K_PW, K_OPH,
-       K_OPW, K_DH, K_DW, K_COUNT };
+enum {
+    K_MB,
+    K_G,
+    K_IC,
+    K_IH,
+    K_IW,
+    K_OC,
+    K_OH,
+    K_OW,
+    K_KH,
+    K_KW,
+    K_SH,
+    K_SW,
+    K_PH,
+    K_PW,
+    K_OPH,
+    K_OPW,
+    K_DH,
+    K_DW,
+    K_COUNT
+};
 static const char *const keys[K_COUNT] = {"mb", "g",  "ic", "ih", "iw", "oc",  "oh",  "ow", "kh",
                                           "kw", "sh", "sw", "ph", "pw", "oph", "opw", "dh", "dw"};
 
@@ -26,8 +45,10 @@ int tb_parse_descriptor(const char *text, tconv_shape *out, char *err, size_t er
                 best = k, best_len = len;
         }
         if (best < 0) {
-            snprintf(err, errn, "descriptor '%s': unknown key at '%s' (keys: mb g ic ih iw oc oh ow kh kw "
-                     "sh sw ph pw oph opw dh dw)", text, p);
+            snprintf(err, errn,
+                     "descriptor '%s': unknown key at '%s' (keys: mb g ic ih iw oc oh ow kh kw "
+                     "sh sw ph pw oph opw dh dw)",
+                     text, p);
             return 0;
         }
         if (set[best]) {
@@ -45,15 +66,19 @@ int tb_parse_descriptor(const char *text, tconv_shape *out, char *err, size_t er
         v[best] = value, set[best] = 1, p = end;
     }
     if (!set[K_IC] || !set[K_OC] || !(set[K_IH] || set[K_IW]) || !(set[K_KH] || set[K_KW])) {
-        snprintf(err, errn, "descriptor '%s': needs at least ic, oc, ih (or iw) and kh (or kw)", text);
+        snprintf(err, errn, "descriptor '%s': needs at least ic, oc, ih (or iw) and kh (or kw)",
+                 text);
         return 0;
     }
-#define DEFAULT(k, value) \
+#define DEFAULT(k, value)                                                                          \
     if (!set[k]) v[k] = (value)
-#define PAIR(a, b, value)                      \
-    if (!set[a] && !set[b]) v[a] = v[b] = (value); \
-    else if (!set[a]) v[a] = v[b];             \
-    else if (!set[b]) v[b] = v[a]
+#define PAIR(a, b, value)                                                                          \
+    if (!set[a] && !set[b])                                                                        \
+        v[a] = v[b] = (value);                                                                     \
+    else if (!set[a])                                                                              \
+        v[a] = v[b];                                                                               \
+    else if (!set[b])                                                                              \
+    v[b] = v[a]
     DEFAULT(K_MB, 1);
     DEFAULT(K_G, 1);
     PAIR(K_IH, K_IW, 0);
@@ -63,8 +88,8 @@ int tb_parse_descriptor(const char *text, tconv_shape *out, char *err, size_t er
     PAIR(K_DH, K_DW, 1);
 #undef DEFAULT
 #undef PAIR
-    tconv_shape s = {v[K_MB], v[K_IC], v[K_OC], v[K_IH], v[K_IW], v[K_KH], v[K_KW], v[K_SH], v[K_SW],
-                     v[K_PH], v[K_PW], 0, 0, v[K_DH], v[K_DW], v[K_G]};
+    tconv_shape s = {v[K_MB], v[K_IC], v[K_OC], v[K_IH], v[K_IW], v[K_KH], v[K_KW], v[K_SH],
+                     v[K_SW], v[K_PH], v[K_PW], 0,       0,       v[K_DH], v[K_DW], v[K_G]};
     /* Output padding: explicit, derived from oh/ow, or 0; oph/opw pair like the others. */
     int64_t op[2] = {set[K_OPH] ? v[K_OPH] : -1, set[K_OPW] ? v[K_OPW] : -1};
     const int ok_key[2] = {K_OH, K_OW};
@@ -83,22 +108,27 @@ int tb_parse_descriptor(const char *text, tconv_shape *out, char *err, size_t er
         if (set[ok_key[a]]) {
             int64_t derived = v[ok_key[a]] - base[a];
             if (op[a] >= 0 && op[a] != derived) {
-                snprintf(err, errn, "descriptor '%s': %s%" PRId64 " disagrees with %s%" PRId64, text,
-                         keys[ok_key[a]], v[ok_key[a]], a ? "opw" : "oph", op[a]);
+                snprintf(err, errn, "descriptor '%s': %s%" PRId64 " disagrees with %s%" PRId64,
+                         text, keys[ok_key[a]], v[ok_key[a]], a ? "opw" : "oph", op[a]);
                 return 0;
             }
             if (derived < 0) {
-                snprintf(err, errn, "descriptor '%s': %s%" PRId64 " is below the output size without "
-                         "output padding (%" PRId64 ")", text, keys[ok_key[a]], v[ok_key[a]], base[a]);
+                snprintf(err, errn,
+                         "descriptor '%s': %s%" PRId64 " is below the output size without "
+                         "output padding (%" PRId64 ")",
+                         text, keys[ok_key[a]], v[ok_key[a]], base[a]);
                 return 0;
             }
             op[a] = derived;
         }
     }
     /* Unset width follows height and vice versa, like the other pairs. */
-    if (op[0] < 0 && op[1] < 0) op[0] = op[1] = 0;
-    else if (op[0] < 0) op[0] = op[1];
-    else if (op[1] < 0) op[1] = op[0];
+    if (op[0] < 0 && op[1] < 0)
+        op[0] = op[1] = 0;
+    else if (op[0] < 0)
+        op[0] = op[1];
+    else if (op[1] < 0)
+        op[1] = op[0];
     s.out_pad_h = op[0], s.out_pad_w = op[1];
     int64_t oh, ow;
     if (tconv_output_size(&s, &oh, &ow) != TCONV_OK) {
@@ -111,9 +141,9 @@ int tb_parse_descriptor(const char *text, tconv_shape *out, char *err, size_t er
 
 void tb_format_descriptor(const tconv_shape *s, char *buf, size_t n) {
     snprintf(buf, n,
-             "mb%" PRId64 "g%" PRId64 "ic%" PRId64 "ih%" PRId64 "iw%" PRId64 "oc%" PRId64 "kh%" PRId64
-             "kw%" PRId64 "sh%" PRId64 "sw%" PRId64 "ph%" PRId64 "pw%" PRId64 "oph%" PRId64
-             "opw%" PRId64 "dh%" PRId64 "dw%" PRId64,
+             "mb%" PRId64 "g%" PRId64 "ic%" PRId64 "ih%" PRId64 "iw%" PRId64 "oc%" PRId64
+             "kh%" PRId64 "kw%" PRId64 "sh%" PRId64 "sw%" PRId64 "ph%" PRId64 "pw%" PRId64
+             "oph%" PRId64 "opw%" PRId64 "dh%" PRId64 "dw%" PRId64,
              s->batch, s->groups, s->in_channels, s->in_h, s->in_w, s->out_channels, s->kernel_h,
              s->kernel_w, s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->out_pad_h, s->out_pad_w,
              s->dilation_h, s->dilation_w);
@@ -195,7 +225,8 @@ static int add_sweep_point(tb_shape_list *l, int i, int k, int s, int p, int c, 
     }
     for (size_t j = 0; j < l->count; j++) {
         const tb_shape_entry *o = &l->items[j];
-        if (o->group == TB_GROUP_SWEEP && o->i == i && o->k == k && o->s == s && o->p == p && o->c == c)
+        if (o->group == TB_GROUP_SWEEP && o->i == i && o->k == k && o->s == s && o->p == p &&
+            o->c == c)
             return 0; /* already there (the default lines cross the grid) */
     }
     e.i = i, e.k = k, e.s = s, e.p = p, e.c = c;
@@ -219,7 +250,8 @@ int tb_add_sweep(tb_shape_list *l, int full, int *invalid) {
                 for (size_t ki = 0; ki < 9; ki++)
                     for (size_t si = 0; si < 5; si++)
                         for (int p = 0; p < kernels[ki]; p++)
-                            added += add_sweep_point(l, sizes[ii], kernels[ki], strides[si], p, c, invalid);
+                            added += add_sweep_point(l, sizes[ii], kernels[ki], strides[si], p, c,
+                                                     invalid);
             continue;
         }
         for (size_t ki = 0; ki < 9; ki++)
@@ -228,8 +260,10 @@ int tb_add_sweep(tb_shape_list *l, int full, int *invalid) {
                 int p = k > s ? (k - s + 1) / 2 : 0;
                 added += add_sweep_point(l, 16, k, s, p, c, invalid);
             }
-        for (size_t ii = 0; ii < 6; ii++) /* 32->32 at 128x128 costs more than the rest: full sweep only */
-            if (c == 1 || sizes[ii] <= 64) added += add_sweep_point(l, sizes[ii], 4, 2, 1, c, invalid);
+        for (size_t ii = 0; ii < 6;
+             ii++) /* 32->32 at 128x128 costs more than the rest: full sweep only */
+            if (c == 1 || sizes[ii] <= 64)
+                added += add_sweep_point(l, sizes[ii], 4, 2, 1, c, invalid);
         for (int p = 0; p < 5; p++) added += add_sweep_point(l, 16, 5, 2, p, c, invalid);
     }
     return added;

@@ -9,11 +9,12 @@
 typedef enum tb_group { TB_GROUP_LAYER, TB_GROUP_SWEEP, TB_GROUP_CLI } tb_group;
 
 typedef struct tb_shape_entry {
-    char name[96];    /* benchmark-name suffix: "dcgan_512_256", "sweep/i16_k3_s2_p1_c1", "cli/..." */
+    char name[96]; /* benchmark-name suffix: "dcgan_512_256", "sweep/i16_k3_s2_p1_c1", "cli/..." */
     char source[256]; /* where the layer comes from (layers file), or how it was generated */
     tb_group group;
     tconv_shape shape;
-    int i, k, s, p, c; /* sweep coordinates (group sweep): input size, kernel, stride, pad, channels */
+    int i, k, s, p,
+        c; /* sweep coordinates (group sweep): input size, kernel, stride, pad, channels */
 } tb_shape_entry;
 
 typedef struct tb_shape_list {
@@ -40,7 +41,8 @@ int tb_load_layers(const char *path, tb_shape_list *l, char *err, size_t errn);
 /* The i/k/s/p sweep. full: every i in {4,8,16,32,64,128}, k in 1..7,8,16, s in 1..4,8,
  * p in 0..k-1, channels 1->1 and 32->32 (invalid output sizes are left out and counted in
  * *invalid). Default: the (k, s) grid at i=16 with p = max(0, ceil((k-s)/2)), plus an i line
- * (k4 s2 p1; 32->32 up to i=64) and a p line (k5 s2), both channel cases. Returns the number added. */
+ * (k4 s2 p1; 32->32 up to i=64) and a p line (k5 s2), both channel cases. Returns the number added.
+ */
 int tb_add_sweep(tb_shape_list *l, int full, int *invalid);
 
 #endif

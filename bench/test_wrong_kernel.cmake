@@ -1,15 +1,16 @@
-# ctest bench_refuses_wrong_kernel: runs tconv-bench with --test-wrong-kernel, which registers
-# perturbed_direct/<isa>/...: the direct algorithm with one output changed (by far more than the
+# ctest bench_refuses_wrong_kernel: runs tconv-bench with --test-wrong-kernel at 1 and 2 threads,
+# which registers perturbed_direct/<isa>/t<N>/...: the direct algorithm with one output changed (by far more than the
 # error bound) after every run, inside the function that would be timed. The harness must refuse
 # every such row before timing (error row, MISMATCH naming the perturbed index, no iterations),
-# the perturbed kernel must have run only for the check (once per verified ISA), and the
-# unperturbed direct rows of the same shape must be verified and timed.
+# the perturbed kernel must have run only for the check (once per verified ISA and thread count),
+# the unperturbed direct rows of the same shape must be verified and timed at both counts, and
+# every name must be <algo>/<isa>/t<N>/<shape>.
 # Usage: cmake -DBENCH=<tconv-bench> -DOUT=<dir> -P test_wrong_kernel.cmake
 file(MAKE_DIRECTORY ${OUT})
 set(json ${OUT}/wrong_kernel.json)
 execute_process(
   COMMAND ${BENCH} --shape=mb1ic8ih6oc5kh3sh2ph1:wrong_kernel_case --peers=none --test-wrong-kernel
-          --benchmark_min_time=0.01 "--benchmark_filter=^(perturbed_direct|direct)/"
+          --threads=1,2 --benchmark_min_time=0.01 "--benchmark_filter=^(perturbed_direct|direct)/"
           --benchmark_out=${json} --benchmark_out_format=json
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("${out}\n${err}")
@@ -27,10 +28,16 @@ file(READ ${json} doc)
 string(JSON n LENGTH "${doc}" benchmarks)
 set(refused 0)
 set(timed 0)
+set(refused_t2 0)
+set(timed_t2 0)
 math(EXPR last "${n} - 1")
 foreach(i RANGE ${last})
   string(JSON name GET "${doc}" benchmarks ${i} name)
   string(JSON has_error ERROR_VARIABLE no_error GET "${doc}" benchmarks ${i} error_occurred)
+  if(NOT name MATCHES "^(perturbed_direct|direct)/[a-z0-9]+/t(1|2)/cli/wrong_kernel_case$")
+    message(FATAL_ERROR "${name}: not <algo>/<isa>/t<N>/<shape> with N 1 or 2")
+  endif()
+  set(threads ${CMAKE_MATCH_2})
   if(name MATCHES "^perturbed_direct/")
     if(NOT has_error)
       message(FATAL_ERROR "${name} was not refused: the wrong kernel got timed")
@@ -45,6 +52,9 @@ foreach(i RANGE ${last})
         message(FATAL_ERROR "${name}: refused but reports ${iters} iterations")
       endif()
       math(EXPR refused "${refused} + 1")
+      if(threads EQUAL 2)
+        math(EXPR refused_t2 "${refused_t2} + 1")
+      endif()
     elseif(NOT msg MATCHES "not supported|TCONV_")
       message(FATAL_ERROR "${name}: unexpected refusal: ${msg}")
     endif()
@@ -53,6 +63,9 @@ foreach(i RANGE ${last})
       string(JSON iters GET "${doc}" benchmarks ${i} iterations)
       if(iters GREATER 0)
         math(EXPR timed "${timed} + 1")
+        if(threads EQUAL 2)
+          math(EXPR timed_t2 "${timed_t2} + 1")
+        endif()
       endif()
     endif()
   endif()
@@ -66,4 +79,8 @@ endif()
 if(timed EQUAL 0)
   message(FATAL_ERROR "no unperturbed direct benchmark was timed")
 endif()
-message(STATUS "ok: ${refused} wrong-kernel benchmark(s) refused before timing (index ${index}), ${timed} correct one(s) timed")
+if(refused_t2 EQUAL 0 OR timed_t2 EQUAL 0)
+  message(FATAL_ERROR "at 2 threads: ${refused_t2} refused, ${timed_t2} timed (both must be > 0)")
+endif()
+message(STATUS "ok: ${refused} wrong-kernel benchmark(s) refused before timing (index ${index}), "
+               "${timed} correct one(s) timed (at 2 threads: ${refused_t2} refused, ${timed_t2} timed)")

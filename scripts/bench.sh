@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The main job: set up, build Release, run the default benchmark suite (real layers + default
-# i/k/s/p sweep) with tconv-bench, write results/<host>-<date>.json, regenerate RESULTS.md and the
-# plots under results/, and print a summary per real layer.
-# Extra arguments go to tconv-bench, e.g. --sweep=full, --cold, --benchmark_min_time=0.5,
-# --benchmark_filter=dcgan (see build/release/bench/tconv-bench --help).
+# The main job: set up, build Release, run the default benchmark suite with tconv-bench (real
+# layers at 1 thread and at every CPU of the process, --threads=1,all; the default i/k/s/p sweep at
+# 1 thread), write results/<host>-<date>.json, regenerate RESULTS.md and the plots under results/
+# (the scaling plot among them), and print a summary per real layer and thread count.
+# Extra arguments go to tconv-bench after the defaults (a later flag wins), e.g. --threads=1,2,4,
+# --sweep-threads=1,all, --sweep=full, --cold, --benchmark_min_time=0.5, --benchmark_filter=dcgan
+# (see build/release/bench/tconv-bench --help).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -22,8 +24,14 @@ fi
 mkdir -p "$root/results"
 host=$(hostname -s 2>/dev/null || hostname)
 json="$root/results/${host}-$(date +%Y%m%d-%H%M).json"
+# Multi-threaded rows are timed in wall-clock time: other work on the machine shows up in them.
+cpus=$(nproc)
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" -v c="$cpus" 'BEGIN { exit !(l > c / 2) }'; then
+  echo "bench.sh: warning: load average $load on $cpus CPUs: the multi-threaded rows will be slowed by it" >&2
+fi
 start=$(date +%s)
-"$bench" --benchmark_out="$json.tmp" --benchmark_out_format=json "$@"
+"$bench" --threads=1,all --benchmark_out="$json.tmp" --benchmark_out_format=json "$@"
 mv "$json.tmp" "$json"
 echo "bench.sh: suite took $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s; wrote $json"
 

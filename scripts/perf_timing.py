@@ -33,9 +33,24 @@ BOOTSTRAP = 2000
 EXIT_PASS, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 
 
+# Benchmark names are <algo>/<isa>/t<N>/<shape>; the check times one thread (CPU time), as the
+# baselines were measured.
+THREADS = 1
+NAME_RE = re.compile(r"^([^/]+)/([^/]+)/t([0-9]+)/(.+)$")
+
+
+def parse_name(name):
+    """<algo>/<isa>/t<N>/<shape> -> (algo, isa, N, shape); ValueError for any other name."""
+    m = NAME_RE.match(name)
+    if not m:
+        raise ValueError(f"benchmark name {name!r} is not <algo>/<isa>/t<N>/<shape>")
+    return m.group(1), m.group(2), int(m.group(3)), m.group(4)
+
+
 def run_bench(bench, filter_regex, out_json):
     """Interleaved repetitions of the gate shapes: ours, and the reference as the denominator."""
     cmd = [bench, f"--layers={GATE_SHAPES}", "--sweep=none", "--peers=none", "--with-reference",
+           f"--threads={THREADS}", "--time=cpu",
            f"--benchmark_repetitions={REPETITIONS}", "--benchmark_enable_random_interleaving=true",
            "--benchmark_min_time=0.02", "--benchmark_report_aggregates_only=false",
            f"--benchmark_filter={filter_regex}", f"--benchmark_out={out_json}",
@@ -56,14 +71,21 @@ def samples(data):
         if b.get("run_type") != "iteration" or b.get("error_occurred"):
             continue
         name = b["run_name"]
-        if name.startswith("gemm_blas/"):
+        algo, _, threads, _ = parse_name(name)
+        if algo == "gemm_blas" or threads != THREADS:
             continue
         out.setdefault(name, []).append(float(b["cpu_time"]))
     return out
 
 
 def shape_of(name):
-    return name.split("/", 2)[2]
+    return parse_name(name)[3]
+
+
+def reference_of(name):
+    """The reference benchmark of the same shape and thread count."""
+    _, _, threads, shape = parse_name(name)
+    return f"reference/scalar/t{threads}/{shape}"
 
 
 def speedups(times, rng):
@@ -72,7 +94,7 @@ def speedups(times, rng):
     for name, t in times.items():
         if name.startswith("reference/"):
             continue
-        ref = times.get(f"reference/scalar/{shape_of(name)}")
+        ref = times.get(reference_of(name))
         if not ref:
             continue
         point = statistics.median(ref) / statistics.median(t)
@@ -112,6 +134,7 @@ def read_baseline(path):
         for line in f:
             if line.strip() and not line.startswith("#"):
                 name, value = line.split()
+                parse_name(name)  # a baseline from before the t<N> names is refused loudly
                 base[name] = float(value)
     return base
 
@@ -144,9 +167,9 @@ def report(result, base, context, confirmed, advisory):
                      f"below {ENTRY_DROP:.2f}x; both only when a rerun agrees).")
     geo = {}
     for n, (point, _, _, _) in result.items():
-        algo, isa, _ = n.split("/", 2)
+        algo, isa, threads, _ = parse_name(n)
         if base and n in base:
-            geo.setdefault(f"{algo}/{isa}", []).append(point / base[n])
+            geo.setdefault(f"{algo}/{isa}/t{threads}", []).append(point / base[n])
     if geo:
         lines += ["", "### Per-variant geomean of speedup vs baseline", "", "| variant | shapes | ratio |",
                   "|---|---:|---:|"]
@@ -198,7 +221,7 @@ def main():
             if suspects:
                 # One rerun of just the suspects and their references confirms a drop.
                 names = "|".join(re.escape(n) for n in suspects)
-                refs = "|".join(re.escape(f"reference/scalar/{shape_of(n)}") for n in suspects)
+                refs = "|".join(re.escape(reference_of(n)) for n in suspects)
                 again = speedups(samples(run_bench(args.bench, f"^({names}|{refs})$",
                                                    os.path.join(tmp, "run2.json"))), rng)
                 confirmed = [n for n in find_drops(again, base) if n in suspects]

@@ -4,10 +4,14 @@
 Usage: scripts/report.py [--out RESULTS.md] [--plots results/] results/<host>-<date>.json [...]
 
 Several JSON files (several machines or runs) give one section each plus a cross-machine summary.
+Names are <algo>/<isa>/t<N>/<shape> (runs from before --threads, <algo>/<isa>/<shape>, read as t1).
+With several thread counts: per-count tables, a scaling table (speedup of N threads over 1 for the
+best of ours and for each peer; best of ours against the best peer at each N) and a scaling plot.
 Error rows (skipped benchmarks: Google Benchmark 1.7.1 reports SkipWithError as an error row) are
 dropped from every table and plot and listed with their reasons. Only python3 + matplotlib.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -28,6 +32,15 @@ COLORS = {"zero_insert": "#9e9e9e", "direct": "#1f77b4", "gemm": "#2ca02c", "spa
           "gemm_blas": "#bcbd22", "onednn_nchw": "#ff7f0e", "onednn_blocked": "#d62728",
           "xnnpack_nhwc": "#17becf"}
 SWEEP_RE = re.compile(r"^sweep/i(\d+)_k(\d+)_s(\d+)_p(\d+)_c(\d+)$")
+THREADS_RE = re.compile(r"^t(\d+)$")
+
+
+def split_name(name):
+    """<algo>/<isa>/t<N>/<shape> -> (algo, isa, N, shape); without t<N> (older runs): N = 1."""
+    parts = name.split("/")
+    if len(parts) > 3 and THREADS_RE.match(parts[2]):
+        return parts[0], parts[1], int(parts[2][1:]), "/".join(parts[3:])
+    return parts[0], parts[1], 1, "/".join(parts[2:])
 
 
 def color(algo):
@@ -39,8 +52,7 @@ class Row:
 
     def __init__(self, b):
         self.name = b.get("run_name", b["name"])
-        parts = self.name.split("/")
-        self.algo, self.variant, self.shape = parts[0], parts[1], "/".join(parts[2:])
+        self.algo, self.variant, self.threads, self.shape = split_name(self.name)
         self.key = self.algo + "/" + self.variant
         self.gflops = b.get("useful_FLOPs", 0.0) / 1e9
         self.nominal_gflops = b.get("nominal_FLOPs", 0.0) / 1e9
@@ -57,6 +69,8 @@ class Row:
         self.layout_ms = b.get("layout_ms")
         self.err_ratio = b.get("err_ratio")
         self.cpu_ratio = b.get("cpu_ratio")
+        self.wall_clock = bool(b.get("wall_clock", 0))
+        self.ms = self.real_ms if self.wall_clock else self.cpu_ms  # the time its rate is based on
         self.label = b.get("label", "")
         self.iterations = b.get("iterations", 0)
 
@@ -88,8 +102,9 @@ class Run:
         self.rows = list(by_name.values())
         self.order = {}  # shape -> first position among the benchmarks (registration order)
         for b in doc.get("benchmarks", []):
-            shape = "/".join(b.get("run_name", b["name"]).split("/")[2:])
+            shape = split_name(b.get("run_name", b["name"]))[3]
             self.order.setdefault(shape, len(self.order))
+        self.threads = sorted({r.threads for r in self.rows}) or [1]
         self.layers = OrderedDict()  # layer name -> (descriptor, source), from the context
         for k, v in self.ctx.items():
             if k.startswith("layer."):
@@ -98,6 +113,14 @@ class Run:
 
     def is_peer(self, row):
         return row.algo in self.peers
+
+    def at(self, n):
+        """The same run restricted to the rows at n threads (skipped rows: those at n)."""
+        view = copy.copy(self)
+        view.rows = [r for r in self.rows if r.threads == n]
+        view.skipped = [(name, msg) for name, msg in self.skipped if split_name(name)[2] == n]
+        view.threads = [n]
+        return view
 
     def by_shape(self):
         d = OrderedDict()
@@ -123,7 +146,7 @@ def real_layer_shapes(run):
     """Real layers (and --shape ones) in benchmark order, including fully skipped ones."""
     shapes = []
     for name in [r.name for r in run.rows] + [n for n, _ in run.skipped]:
-        shape = "/".join(name.split("/")[2:])
+        shape = split_name(name)[3]
         if not shape.startswith("sweep/") and shape not in shapes:
             shapes.append(shape)
     order = run.order
@@ -198,9 +221,10 @@ def plot_layers(run, path):
     ax.set_yticklabels(shapes, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("useful GFLOP/s (log scale, single thread)")
-    ax.set_title("%s: real layers, every algorithm/ISA and peer (%s)" % (run.tag, run.ctx.get("cpu.brand", "?")),
-                 fontsize=9)
+    n_threads = run.threads[0]
+    ax.set_xlabel("useful GFLOP/s (log scale, %s)" % ("single thread" if n_threads == 1 else "%d threads" % n_threads))
+    ax.set_title("%s: real layers at t%d, every algorithm/ISA and peer (%s)" % (
+        run.tag, n_threads, run.ctx.get("cpu.brand", "?")), fontsize=9)
     ax.grid(axis="x", which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
@@ -310,6 +334,55 @@ def plot_roofline(run, path):
     return path
 
 
+def plot_scaling(run, path):
+    """Per real layer: useful GFLOP/s against the thread count, best of ours and each peer."""
+    if len(run.threads) < 2:
+        return None
+    table = scaling_table(run)
+    if not table:
+        return None
+    lines = ["ours (best)"] + [p for p in run.peers
+                               if any(p in t[n][1] for t in table.values() for n in run.threads)]
+    cols = 4
+    nrows = (len(table) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.5 * nrows + 0.8), squeeze=False)
+    for i, (shape, per_n) in enumerate(table.items()):
+        ax = axes[i // cols][i % cols]
+        for name in lines:
+            xs, ys = [], []
+            for n in run.threads:
+                ours, peers, _ = per_n[n]
+                r = ours if name == "ours (best)" else peers.get(name)
+                if r:
+                    xs.append(n)
+                    ys.append(r.gflops)
+            if xs:
+                ax.plot(xs, ys, marker="o" if name == "ours (best)" else "^", ms=4,
+                        lw=2.2 if name == "ours (best)" else 1.2,
+                        color="#000000" if name == "ours (best)" else color(name),
+                        label=name)
+        ax.set_title(shape, fontsize=8)
+        ax.set_xticks(run.threads)
+        ax.set_ylim(bottom=0)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for j in range(len(table), nrows * cols):
+        axes[j // cols][j % cols].axis("off")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+    fig.suptitle("%s: useful GFLOP/s (y) against threads (x) per real layer; best of ours and each peer's best "
+                 "variant (%s)" % (run.tag, run.ctx.get("cpu.brand", "?")), fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # markdown
 
@@ -353,12 +426,87 @@ def machine_section(run):
     return "\n".join(lines)
 
 
+def threads_phrase(n):
+    return "1 thread" if n == 1 else "%d threads" % n
+
+
+def best_by_algo(rows):
+    """{algo: best row of that algorithm over its ISA variants}."""
+    out = {}
+    for r in rows:
+        if r.algo not in out or r.gflops > out[r.algo].gflops:
+            out[r.algo] = r
+    return out
+
+
+def scaling_table(run):
+    """Per real layer and thread count: best of ours, each peer's best variant, best peer."""
+    table = OrderedDict()
+    for shape in real_layer_shapes(run):
+        per_n = {}
+        for n in run.threads:
+            rows = [r for r in run.rows if r.shape == shape and r.threads == n]
+            ours = best([r for r in rows if not run.is_peer(r)])
+            peers = best_by_algo([r for r in rows if run.is_peer(r)])
+            per_n[n] = (ours, peers, best(list(peers.values())))
+        table[shape] = per_n
+    return table
+
+
+def speedup(a, b):
+    return a.gflops / b.gflops if a and b and b.gflops > 0 else None
+
+
+def ratio_str(v):
+    return ("%.2fx" % v) if v else "-"
+
+
+def scaling_section(run):
+    """Speedup of N threads over 1 per layer, ours and each peer; best ours vs best peer at each N."""
+    if len(run.threads) < 2 or 1 not in run.threads:
+        return ""
+    many = [n for n in run.threads if n != 1]
+    table = scaling_table(run)
+    peers = [p for p in run.peers if any(p in t[n][1] for t in table.values() for n in run.threads)]
+    out = ["#### Scaling: speedup of N threads over 1 thread per real layer", "",
+           "Best of ours at N (any algorithm/ISA) over best of ours at 1, and each peer's best variant at N "
+           "over its best at 1 (gemm_blas: OpenBLAS sgemm tiles + our col2im on the plan's threads). "
+           "Wall-clock times; every output checked against the reference first.", ""]
+    header = ["layer"]
+    for n in many:
+        header += ["ours t%d (GFLOP/s)" % n, "ours t%d/t1" % n] + ["%s t%d/t1" % (p, n) for p in peers]
+    rows = []
+    for shape, per_n in table.items():
+        o1, p1, _ = per_n[1]
+        line = [shape]
+        for n in many:
+            on, pn, _ = per_n[n]
+            line += [("%s %s" % (on.key, fmt(on.gflops))) if on else "-", ratio_str(speedup(on, o1))]
+            line += [ratio_str(speedup(pn.get(p), p1.get(p))) for p in peers]
+        rows.append(line)
+    out.append(md_table(header, rows))
+    out += ["", "#### Best of ours against the best peer at each thread count (>1: ours faster)", ""]
+    header = ["layer"]
+    for n in run.threads:
+        header += ["t%d: ours" % n, "best peer", "ours / peer"]
+    rows = []
+    for shape, per_n in table.items():
+        line = [shape]
+        for n in run.threads:
+            o, _, p = per_n[n]
+            line += [("%s %s" % (o.key, fmt(o.gflops))) if o else "-",
+                     ("%s %s" % (p.key, fmt(p.gflops))) if p else "-", ratio_str(speedup(o, p))]
+        rows.append(line)
+    out.append(md_table(header, rows))
+    return "\n".join(out)
+
+
 def layers_section(run):
     shapes = real_layer_shapes(run)
     if not shapes:
         return ""
     by_shape = run.by_shape()
-    out = ["#### Summary per real layer", "",
+    out = ["#### Summary per real layer (%s)" % threads_phrase(run.threads[0]), "",
            "Fastest of ours (algorithm/ISA), its useful GFLOP/s, % of the ISA's measured peak, % of the "
            "roofline min(peak, AI x bandwidth), and its speed relative to the best peer (gemm_blas, oneDNN, "
            "XNNPACK): >1 means ours is faster.", ""]
@@ -378,7 +526,8 @@ def layers_section(run):
         if r.shape in shapes and r.key not in keys:
             keys.append(r.key)
     keys.sort(key=lambda k: (ALGO_ORDER.index(k.split("/")[0]) if k.split("/")[0] in ALGO_ORDER else 99, k))
-    out += ["", "#### Useful GFLOP/s per layer and algorithm (best in bold; '-' = skipped, see below)", ""]
+    out += ["", "#### Useful GFLOP/s per layer and algorithm, %s (best in bold; '-' = skipped, see below)"
+            % threads_phrase(run.threads[0]), ""]
     mrows = []
     for shape in shapes:
         vals = {r.key: r for r in by_shape.get(shape, [])}
@@ -398,11 +547,14 @@ def layers_section(run):
     drows = []
     for shape in shapes:
         for r in sorted(by_shape.get(shape, []), key=lambda r: -r.gflops):
-            drows.append([shape, r.key, fmt(r.gflops), fmt(r.cpu_ms), fmt(r.pct_peak), fmt(r.pct_roof),
+            drows.append([shape, r.key, fmt(r.gflops), fmt(r.ms), fmt(r.pct_peak), fmt(r.pct_roof),
                           fmt(r.plan_ms), fmt(r.plan_bytes / 1e6) if r.plan_bytes is not None else "-",
                           fmt(r.layout_ms), fmt(r.err_ratio, 2), fmt(r.cpu_ratio, 3), r.label])
-    out.append(md_table(["layer", "algorithm/variant", "GFLOP/s", "ms/run", "% peak", "% roofline", "plan ms",
-                         "plan MB", "layout ms (excluded)", "max err/bound", "proc/thread CPU", "kernels / impl"],
+    n_threads = run.threads[0]
+    out.append(md_table(["layer", "algorithm/variant", "GFLOP/s", "ms/run (%s)" % (
+                             "wall" if any(r.wall_clock for r in run.rows) else "thread CPU"),
+                         "% peak", "% roofline", "plan ms", "plan MB", "layout ms (excluded)", "max err/bound",
+                         "proc/thread CPU" if n_threads == 1 else "CPU busy (proc CPU / wall)", "kernels / impl"],
                         drows))
     out += ["", "</details>"]
     return "\n".join(out)
@@ -467,6 +619,30 @@ def skipped_section(run):
     return "\n".join(out)
 
 
+def print_summary(run, out_path):
+    print("%s (%s)" % (run.tag, run.ctx.get("cpu.brand", "?")))
+    for n in run.threads:
+        print("-- %s" % threads_phrase(n))
+        print("%-22s %-22s %9s %8s  %-18s %9s %7s" % ("layer", "fastest ours", "GFLOP/s", "%roof",
+                                                      "best peer", "GFLOP/s", "ratio"))
+        for shape, o, p in layer_summary(run.at(n)):
+            ratio = o.gflops / p.gflops if o and p and p.gflops else float("nan")
+            print("%-22s %-22s %9s %8s  %-18s %9s %7.2f" % (
+                shape, o.key if o else "-", fmt(o.gflops) if o else "-", fmt(o.pct_roof) if o else "-",
+                p.algo if p else "-", fmt(p.gflops) if p else "-", ratio))
+    if len(run.threads) > 1 and 1 in run.threads:
+        table = scaling_table(run)
+        peers = [p for p in run.peers if any(p in t[n][1] for t in table.values() for n in run.threads)]
+        for n in [m for m in run.threads if m != 1]:
+            print("-- speedup t%d/t1 (ours = best of ours at each count)" % n)
+            print("%-22s %7s " % ("layer", "ours") + " ".join("%14s" % p for p in peers))
+            for shape, per_n in table.items():
+                (o1, p1, _), (on, pn, _) = per_n[1], per_n[n]
+                print("%-22s %7s " % (shape, ratio_str(speedup(on, o1))) +
+                      " ".join("%14s" % ratio_str(speedup(pn.get(p), p1.get(p))) for p in peers))
+    print("%d timed, %d skipped (see %s)" % (len(run.rows), len(run.skipped), out_path))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json", nargs="+")
@@ -477,10 +653,12 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.plots, exist_ok=True)
     runs = [Run(p) for p in args.json]
+    runs.sort(key=lambda r: r.ctx.get("date", ""), reverse=True)  # newest run first
     md_dir = os.path.dirname(os.path.abspath(args.out))
     out = ["# tconv benchmark results", "",
-           "Generated by `scripts/report.py` from %s. Single-threaded; every number comes from a benchmark "
-           "whose output was first checked against the reference with the derived error bound." %
+           "Generated by `scripts/report.py` from %s. Rows are per thread count (`t<N>` in the benchmark "
+           "names); every number comes from a benchmark whose output was first checked against the reference "
+           "with the derived error bound." %
            ", ".join("`%s`" % os.path.relpath(p, md_dir) for p in args.json), ""]
     if args.reading and os.path.exists(args.reading):
         with open(args.reading) as f:
@@ -496,34 +674,40 @@ def main():
         for s in shapes:
             line = [s]
             for run in runs:
-                summ = {x[0]: x for x in layer_summary(run)}
+                summ = {x[0]: x for x in layer_summary(run.at(run.threads[0]))}
                 if s in summ and summ[s][1] and summ[s][2]:
                     _, o, p = summ[s]
                     line.append("%s %s / %s %s" % (o.key, fmt(o.gflops), p.algo, fmt(p.gflops)))
                 else:
                     line.append("-")
             rows.append(line)
-        out += [md_table(["layer"] + [r.tag for r in runs], rows), ""]
+        out += [md_table(["layer"] + ["%s (t%d)" % (r.tag, r.threads[0]) for r in runs], rows), ""]
     for run in runs:
         out += ["## %s" % run.tag, "", machine_section(run), ""]
-        plots = [plot_layers(run, os.path.join(args.plots, run.tag + "_layers.png")),
-                 plot_sweep(run, os.path.join(args.plots, run.tag + "_sweep_winner.png")),
-                 plot_roofline(run, os.path.join(args.plots, run.tag + "_roofline.png"))]
+        first = run.at(run.threads[0])
+        # The sweep runs at its own thread counts (--sweep-threads): the first one that has sweep rows.
+        sweep_n = next((n for n in run.threads if any(r.shape.startswith("sweep/") for r in run.at(n).rows)),
+                       run.threads[0])
+        plots = [plot_scaling(run, os.path.join(args.plots, run.tag + "_scaling.png")),
+                 plot_layers(first, os.path.join(args.plots, run.tag + "_layers.png")),
+                 plot_sweep(run.at(sweep_n), os.path.join(args.plots, run.tag + "_sweep_winner.png")),
+                 plot_roofline(first, os.path.join(args.plots, run.tag + "_roofline.png"))]
         for p in plots:
             if p:
                 out.append("![%s](%s)" % (os.path.basename(p), os.path.relpath(p, md_dir)))
-        out += ["", "### Real layers", "", layers_section(run), "", "### Sweep", "", sweep_section(run), "",
+        out += ["", "### Real layers", ""]
+        scaling = scaling_section(run)
+        if scaling:
+            out += ["Thread counts in this run: %s (%s)." % (", ".join(str(n) for n in run.threads),
+                                                            run.ctx.get("timing.basis", "?")), "", scaling, ""]
+        for n in run.threads:
+            if len(run.threads) > 1:
+                out += ["### Real layers at %s" % threads_phrase(n), ""]
+            out += [layers_section(run.at(n)), ""]
+        out += ["### Sweep (%s)" % threads_phrase(sweep_n), "", sweep_section(run.at(sweep_n)), "",
                 "### Skipped benchmarks", "", skipped_section(run), ""]
         if args.summary:
-            print("%s (%s)" % (run.tag, run.ctx.get("cpu.brand", "?")))
-            print("%-22s %-22s %9s %8s  %-18s %9s %7s" % ("layer", "fastest ours", "GFLOP/s", "%roof",
-                                                          "best peer", "GFLOP/s", "ratio"))
-            for shape, o, p in layer_summary(run):
-                ratio = o.gflops / p.gflops if o and p and p.gflops else float("nan")
-                print("%-22s %-22s %9s %8s  %-18s %9s %7.2f" % (
-                    shape, o.key if o else "-", fmt(o.gflops) if o else "-", fmt(o.pct_roof) if o else "-",
-                    p.algo if p else "-", fmt(p.gflops) if p else "-", ratio))
-            print("%d timed, %d skipped (see %s)" % (len(run.rows), len(run.skipped), args.out))
+            print_summary(run, args.out)
     with open(args.out, "w") as f:
         f.write("\n".join(out).rstrip() + "\n")
     return 0
