@@ -158,15 +158,21 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     return TCONV_OK;
 }
 
-/* y[oy][ox] = bias + acc[phase][cell]: the phase layout back to rows. */
+/* y[oy][ox] = bias + acc[phase][cell]: the phase layout back to rows, row by row so each output
+ * row stays in L1 while its column phases interleave (no division per pixel: at FCN's outputs
+ * that alone cost more than the multiply-adds). */
 static void store_channel(const tconv_geometry *g, const sparse_state *st, const float *acc,
                           float bias, float *y) {
     size_t sh = (size_t)g->s.stride_h, sw = (size_t)g->s.stride_w;
     size_t phase_cells = st->cells_h * st->cells_w;
     for (size_t oy = 0; oy < g->out_hs; oy++) {
-        const float *row = acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->cells_w;
-        for (size_t ox = 0; ox < g->out_ws; ox++)
-            y[oy * g->out_ws + ox] = bias + row[(ox % sw) * phase_cells + ox / sw];
+        const float *src = acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->cells_w;
+        float *dst = y + oy * g->out_ws;
+        for (size_t px = 0; px < st->phases_w; px++) {
+            const float *row = src + px * phase_cells;
+            size_t nx = (g->out_ws - px + sw - 1) / sw; /* cells of this column phase */
+            for (size_t qx = 0; qx < nx; qx++) dst[px + qx * sw] = bias + row[qx];
+        }
     }
 }
 
