@@ -214,8 +214,15 @@ static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
 
 const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
 
-/* Tuned on this machine (see results/READING.md, "Sparse weights"): the density below which
- * sparse beats the best dense algorithm, per layer class. */
+/* The density at or below which AUTO should pick sparse. Measured (AVX-512, 1 thread, medians of
+ * 3, shared 2-vCPU Xeon, noisy) against the fastest dense of ours:
+ *   DCGAN 512->256 (8x8 in): d1 67.5 ms vs 4.0, d0.3 16.9 vs 4.4, d0.1 6.5 vs 4.1: no crossover
+ *     above 0.1 (about 0.06 extrapolated: time scales with density, dense does not);
+ *   pix2pix 1024->512 (8x8): d0.1 23.1 ms vs 21.6: crossover about 0.09;
+ *   FCN upscores, bilinear (density 1/21 = 0.048): 3.4 / 11.6 / 19.4 ms vs direct 4.9 / 13.1 /
+ *     23.1: sparse 1.1-1.4x faster.
+ * So one class for now: density <= 0.05 (the kernels' short rows on small planes make the
+ * constant high; see READING.md). */
 int tconv_sparse_preferred(const tconv_geometry *g, double density) {
     (void)g;
     return density <= TCONV_SPARSE_CROSSOVER_DEFAULT;

@@ -41,7 +41,7 @@ tconv_algo tconv_auto_choose(const tconv_geometry *g);
 
 /* Weight density (nonzeros / weights) at or below which sparse beats the best dense algorithm
  * on this layer class (kernels/algos/sparse.c, measured: results/READING.md "Sparse weights"). */
-#define TCONV_SPARSE_CROSSOVER_DEFAULT 0.3
+#define TCONV_SPARSE_CROSSOVER_DEFAULT 0.05
 int tconv_sparse_preferred(const tconv_geometry *g, double density);
 
 #endif
