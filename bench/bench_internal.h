@@ -18,6 +18,8 @@ typedef struct tb_bench {
     int peer;        /* gemm_blas, oneDNN, XNNPACK */
     int selected;    /* matches --benchmark_filter */
     char skip[256];  /* known before running: why it is skipped ("" when it runs) */
+    double density;  /* -1: dense random weights; else pruned to this density (d<D> in the name) */
+    int bilinear;    /* FCN bilinear weights ("bilinear" in the name) */
 } tb_bench;
 
 size_t tb_register_all(const tb_shape_list *shapes);

@@ -117,15 +117,32 @@ static void isa_skip_reason(const char *isa, char *why, size_t n) {
     }
 }
 
+/* The weights variant being registered: -1 dense random, else a density; or bilinear. */
+static double reg_density = -1;
+static int reg_bilinear;
+
+/* "d0.1/" or "bilinear/" between t<N> and the shape name; "" for the default weights. */
+static void weights_segment(char *out, size_t n) {
+    if (reg_bilinear)
+        snprintf(out, n, "bilinear/");
+    else if (reg_density >= 0)
+        snprintf(out, n, "d%g/", reg_density);
+    else
+        out[0] = '\0';
+}
+
 static void add_tconv_bench(const tb_shape_entry *e, int threads, tconv_algo a, const char *isa,
                             const char *prefix, int perturb) {
     tb_bench *b = new_bench();
     if (!b) return;
+    char seg[32];
+    weights_segment(seg, sizeof seg);
+    b->density = reg_density, b->bilinear = reg_bilinear;
     b->entry = e, b->ops = &tb_tconv_ops, b->algo = a, b->isa = isa, b->perturb = perturb;
     b->threads = threads;
     b->peer = a == TCONV_ALGO_GEMM_BLAS;
-    snprintf(b->name, sizeof b->name, "%s%s/%s/t%d/%s", prefix, tconv_algo_name(a), isa, threads,
-             e->name);
+    snprintf(b->name, sizeof b->name, "%s%s/%s/t%d/%s%s", prefix, tconv_algo_name(a), isa, threads,
+             seg, e->name);
     isa_skip_reason(isa, b->skip, sizeof b->skip);
 }
 
@@ -134,7 +151,10 @@ static void add_peer_bench(const tb_shape_entry *e, int threads, const tb_runner
     tb_bench *b = new_bench();
     if (!b) return;
     b->entry = e, b->ops = ops, b->peer = 1, b->threads = threads;
-    snprintf(b->name, sizeof b->name, "%s/native/t%d/%s", algo, threads, e->name);
+    char seg[32];
+    weights_segment(seg, sizeof seg);
+    b->density = reg_density, b->bilinear = reg_bilinear;
+    snprintf(b->name, sizeof b->name, "%s/native/t%d/%s%s", algo, threads, seg, e->name);
 }
 
 static int filter_selects(const char *name, const regex_t *re, int negate, int empty) {
@@ -154,7 +174,9 @@ static int isa_wanted(const tb_shape_entry *e, const char *isa) {
 }
 
 /* Every benchmark of one shape at one thread count. */
-static void register_shape_at(const tb_shape_entry *e, int n) {
+static void register_shape_at(const tb_shape_entry *e, int n, int sweep);
+
+static void register_weights_variant(const tb_shape_entry *e, int n) {
     /* Ours: every algorithm but the oracle and AUTO, on every compiled ISA (library lists). */
     for (int a = 0; a < TCONV_ALGO_COUNT; a++) {
         if (a == TCONV_ALGO_AUTO || a == TCONV_ALGO_REFERENCE || a == TCONV_ALGO_GEMM_BLAS)
@@ -192,7 +214,7 @@ size_t tb_register_all(const tb_shape_list *shapes) {
         int sweep = e->group == TB_GROUP_SWEEP;
         const int *counts = sweep ? tb_cfg.sweep_threads : tb_cfg.threads;
         int ncounts = sweep ? tb_cfg.sweep_thread_counts : tb_cfg.thread_counts;
-        for (int t = 0; t < ncounts; t++) register_shape_at(e, counts[t]);
+        for (int t = 0; t < ncounts; t++) register_shape_at(e, counts[t], sweep);
     }
     /* Selection by --benchmark_filter, done here on the registered names (Google Benchmark's
      * semantics: POSIX extended regex search, '-' negates, "" and "all" select everything) and
@@ -225,6 +247,24 @@ void tb_list_selected(FILE *out) {
         if (benches[i].selected) fprintf(out, "%s\n", benches[i].name);
 }
 
+/* Every benchmark of one shape at one thread count, once per weights variant: the default dense
+ * random weights, or (layers only) each --weight-density and, for FCN layers, bilinear. */
+static void register_shape_at(const tb_shape_entry *e, int n, int sweep) {
+    int fcn = strncmp(e->name, "fcn", 3) == 0;
+    reg_density = -1, reg_bilinear = 0;
+    if (sweep || tb_cfg.density_count == 0) register_weights_variant(e, n);
+    if (!sweep)
+        for (int i = 0; i < tb_cfg.density_count; i++) {
+            reg_density = tb_cfg.densities[i];
+            register_weights_variant(e, n);
+        }
+    if (!sweep && fcn && tb_cfg.bilinear) {
+        reg_density = -1, reg_bilinear = 1;
+        register_weights_variant(e, n);
+    }
+    reg_density = -1, reg_bilinear = 0;
+}
+
 /* ---- per-shape data: inputs and the reference, shared by all benchmarks of the shape ---- */
 
 static tb_data data;
@@ -246,10 +286,38 @@ static void fill_uniform(float *p, size_t n, uint64_t *state) { /* [-1, 1) */
         p[i] = (float)((double)(splitmix(state) >> 40) / (double)(1ull << 23) - 1.0);
 }
 
-static const tb_data *get_data(const tb_shape_entry *e) {
-    if (data.entry == e) return &data;
+/* FCN's upsample_filt: the bilinear kernel of size k, on the channel diagonal (w[c][c] =
+ * filt(ky) * filt(kx), zero off it), as FCN initializes its upscore layers. */
+static void fill_bilinear(const tconv_shape *s, float *w) {
+    int64_t cout_g = s->out_channels / s->groups, taps = s->kernel_h * s->kernel_w;
+    memset(w, 0, (size_t)(s->in_channels * cout_g * taps) * sizeof *w);
+    for (int64_t c = 0; c < s->in_channels; c++) {
+        int64_t o = c % (s->in_channels / s->groups); /* the diagonal within the group */
+        if (o >= cout_g) continue;
+        for (int64_t ky = 0; ky < s->kernel_h; ky++)
+            for (int64_t kx = 0; kx < s->kernel_w; kx++) {
+                double fy = (double)((s->kernel_h + 1) / 2), fx = (double)((s->kernel_w + 1) / 2);
+                double cy = s->kernel_h % 2 ? fy - 1 : fy - 0.5,
+                       cx = s->kernel_w % 2 ? fx - 1 : fx - 0.5;
+                w[(c * cout_g + o) * taps + ky * s->kernel_w + kx] =
+                    (float)((1 - fabs((double)ky - cy) / fy) * (1 - fabs((double)kx - cx) / fx));
+            }
+    }
+}
+
+/* Unstructured magnitude-free pruning: each weight kept with probability `density` (seeded). */
+static void prune(float *w, size_t n, double density, uint64_t *state) {
+    for (size_t i = 0; i < n; i++)
+        if ((double)(splitmix(state) >> 11) / (double)(1ull << 53) >= density) w[i] = 0.0f;
+}
+
+static const tb_data *get_data(const tb_bench *b) {
+    const tb_shape_entry *e = b->entry;
+    if (data.entry == e && data.density_asked == b->density && data.bilinear == b->bilinear)
+        return &data;
     free_data();
     data.entry = e;
+    data.density_asked = b->density, data.bilinear = b->bilinear;
     data.s = e->shape;
     tconv_output_size(&data.s, &data.oh, &data.ow);
     data.nx = tconv_check_x_elems(&data.s), data.nw = tconv_check_w_elems(&data.s);
@@ -270,6 +338,12 @@ static const tb_data *get_data(const tb_shape_entry *e) {
     fill_uniform(data.x, data.nx, &seed);
     fill_uniform(data.w, data.nw, &seed);
     if (data.b) fill_uniform(data.b, data.nb, &seed);
+    uint64_t prune_seed = seed ^ 0x5eed;
+    if (data.bilinear) fill_bilinear(&data.s, data.w);
+    if (data.density_asked >= 0) prune(data.w, data.nw, data.density_asked, &prune_seed);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < data.nw; i++) nonzero += data.w[i] != 0.0f;
+    data.density = data.nw ? (double)nonzero / (double)data.nw : 0;
     double t0 = tb_wall();
     if (tconv_check_reference(&data.s, data.x, data.w, data.b, data.ref, data.mag) != TCONV_OK)
         snprintf(data.error, sizeof data.error, "reference failed on %s: %s", data.desc,
@@ -309,6 +383,7 @@ static double modelled_flops(const tb_bench *b, const tb_data *d) {
                (double)(d->oh * d->ow);
     case TCONV_ALGO_GEMM:
     case TCONV_ALGO_GEMM_BLAS: return d->nominal_flops;
+    case TCONV_ALGO_SPARSE: return d->useful_flops * d->density; /* zero weights skipped */
     default: return d->useful_flops;
     }
 }
@@ -390,7 +465,7 @@ static void activate(tb_bench *b) {
         snprintf(cur.message, sizeof cur.message, "%s", b->skip);
         return;
     }
-    const tb_data *d = get_data(b->entry);
+    const tb_data *d = get_data(b);
     if (d->error[0]) {
         snprintf(cur.message, sizeof cur.message, "%s", d->error);
         return;
@@ -489,6 +564,11 @@ void tb_body(tb_state *st, void *arg) {
     tb_counter(st, "useful_FLOPs", d->useful_flops, 1);
     tb_counter(st, "nominal_FLOPs", d->nominal_flops, 1);
     tb_counter(st, "AI", ai, 0);
+    /* Effective: the multiply-adds with a nonzero weight (about useful * density), so sparse's
+     * rate is its efficiency on the work it must do; time against the dense best is in report.py.
+     */
+    tb_counter(st, "weight_density", d->density, 0);
+    tb_counter(st, "effective_FLOPs", d->useful_flops * d->density, 1);
     tb_counter(st, "min_bytes", d->min_bytes, 0);
     if (peak > 0) {
         double roof = tb_mach.bw_triad_gbs > 0 && ai * tb_mach.bw_triad_gbs < peak

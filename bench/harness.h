@@ -35,6 +35,10 @@ typedef struct tb_config {
     int thread_counts;
     int sweep_threads[TB_MAX_THREAD_COUNTS];
     int sweep_thread_counts;
+    /* --weight-density=LIST: layer rows per density, weights pruned at random (seeded) */
+    double densities[TB_MAX_THREAD_COUNTS];
+    int density_count;
+    int bilinear; /* --weights=bilinear: FCN layers also with their bilinear upsampling weights */
 } tb_config;
 extern tb_config tb_cfg;
 /* Every CPU this process may run on (sched_getaffinity; 1 when that fails). */
@@ -67,8 +71,11 @@ typedef struct tb_data {
     float *x, *w, *b; /* b NULL without bias */
     float *ref, *mag; /* reference output and the absolute sum (for the bound) */
     double nominal_flops, useful_flops, min_bytes;
-    char desc[192];  /* canonical descriptor */
-    char error[256]; /* why the data could not be prepared ("" when fine) */
+    double density_asked; /* -1: uniform random weights; else pruned to it (tb_bench.density) */
+    int bilinear;         /* FCN's channel-diagonal bilinear weights */
+    double density;       /* nonzero weights / weights, as generated */
+    char desc[192];       /* canonical descriptor */
+    char error[256];      /* why the data could not be prepared ("" when fine) */
 } tb_data;
 
 /* ---- runners: one algorithm (ours or a peer) on one shape ---- */

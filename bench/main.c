@@ -58,6 +58,11 @@ static void usage(FILE *f) {
         "(default 5)\n"
         "  --sweep-max-run-seconds=S  same for the sweep (default 0.25)\n"
         "  --no-bias              benchmark without bias\n"
+        "  --weight-density=LIST  layer rows per weight density, e.g. 1,0.3,0.1: weights pruned "
+        "at\n"
+        "                         random (seeded, unstructured); names get d<D>/ before the shape\n"
+        "  --weights=bilinear     also FCN layers (fcn*) with FCN's channel-diagonal bilinear\n"
+        "                         weights; names get bilinear/ before the shape\n"
         "  (default --benchmark_min_time is " TB_DEFAULT_MIN_TIME
         " s, one value for every benchmark)\n"
         "  --test-wrong-kernel    also register perturbed_direct/<isa>/...: a deliberately wrong "
@@ -131,11 +136,14 @@ static char *ctx_buf(const char *fmt, ...) {
 
 /* A TCONV_AVX512_EMULATION test build (x86_features.c marks its detection string): its avx512
  * benchmarks time SIMDe code on AVX2+FMA, not AVX-512. */
-static int avx512_emulated(const tconv_cpu_info *cpu) { return strstr(cpu->detection, "avx512: emulated") != NULL; }
+static int avx512_emulated(const tconv_cpu_info *cpu) {
+    return strstr(cpu->detection, "avx512: emulated") != NULL;
+}
 
 static const char *avx512_kind(const tconv_cpu_info *cpu) {
     if (avx512_emulated(cpu))
-        return "avx512: emulated (SIMDe on AVX2+FMA, TCONV_AVX512_EMULATION test build): avx512 timings are "
+        return "avx512: emulated (SIMDe on AVX2+FMA, TCONV_AVX512_EMULATION test build): avx512 "
+               "timings are "
                "not AVX-512's; do not publish them";
     return tconv_isa_compiled("avx512") ? "native" : "not compiled";
 }
@@ -282,6 +290,26 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
     }
 }
 
+/* "1,0.5,0.1": each in [0, 1], at most TB_MAX_THREAD_COUNTS of them. */
+static int parse_density_list(const char *list) {
+    tb_cfg.density_count = 0;
+    for (const char *p = list; *p;) {
+        char *end;
+        double d = strtod(p, &end);
+        if (end == p || !(d >= 0 && d <= 1) || (*end && *end != ',') ||
+            tb_cfg.density_count == TB_MAX_THREAD_COUNTS) {
+            fprintf(stderr,
+                    "tconv-bench: --weight-density wants up to %d numbers in [0, 1] separated by "
+                    "commas (got '%s')\n",
+                    TB_MAX_THREAD_COUNTS, list);
+            return 0;
+        }
+        tb_cfg.densities[tb_cfg.density_count++] = d;
+        p = *end ? end + 1 : end;
+    }
+    return tb_cfg.density_count > 0;
+}
+
 int main(int argc, char **argv) {
     const char *layers_path = TB_SHAPES_DIR "/layers.txt", *sweep_mode = NULL, *value;
     const char *min_time = NULL, *out_file = NULL, *out_format = "json";
@@ -361,6 +389,14 @@ int main(int argc, char **argv) {
             tb_cfg.max_run_seconds = atof(value);
         } else if (starts(a, "--sweep-max-run-seconds=", &value)) {
             tb_cfg.sweep_max_run_seconds = atof(value);
+        } else if (starts(a, "--weight-density=", &value)) {
+            if (!parse_density_list(value)) return 2;
+        } else if (starts(a, "--weights=", &value)) {
+            if (strcmp(value, "bilinear") != 0) {
+                fprintf(stderr, "tconv-bench: --weights must be bilinear (got '%s')\n", value);
+                return 2;
+            }
+            tb_cfg.bilinear = 1;
         } else if (strcmp(a, "--no-bias") == 0) {
             tb_cfg.with_bias = 0;
         } else if (strcmp(a, "--with-reference") == 0) {

@@ -166,6 +166,7 @@ static void test_sparse_matrix_is_seed_c_transposed(void **state) {
                        (double)seed_c[c][r]);
             assert_true(dense[r][c] == seed_c[c][r]);
         }
+    tconv_sparse_view_free(&v);
     tconv_plan_destroy(plan);
 }
 

@@ -424,6 +424,7 @@ static void test_sparse_matrix_needs_sparse_plan(void **state) {
     expect_refusal2(tconv_sparse_matrix(plan, NULL), TCONV_ERR_INVALID, "sparse plan", "needs",
                     "sparse_matrix(NULL view)");
     assert_int_equal(tconv_sparse_matrix(plan, &view), TCONV_OK);
+    tconv_sparse_view_free(&view);
     tconv_plan_destroy(plan);
     tensors_free(&t);
 }

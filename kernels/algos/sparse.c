@@ -1,185 +1,276 @@
-/* sparse: the seed's matrix view: C^T built once in CSR (rows: output pixels), then y = C^T x. */
+/* sparse: zero weights dropped at plan time; each output channel streams its nonzero weights,
+ * each times the input rectangle its kernel tap reads (C^T's pixel structure, per tap). */
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "sparse.h"
 
+/* Why this layout: random (unstructured) pruning leaves no dense blocks of output channels to
+ * vectorize over, so the kernels vectorize over pixels instead (as XNNPACK's sparse 1x1 kernels
+ * do). In stride-phase layout (output (oy, ox) stored at phase (oy % s, ox % s), cell
+ * (oy / s, ox / s)) every tap's contribution is a dense input rectangle added to a dense
+ * rectangle shifted by a constant, so the inner loop is a plain multiply-add over a row. */
 typedef struct sparse_state {
-    float *w_packed, *bias_packed; /* same [group][block][tap][c][mr] layout as the conv kernels */
-    uint64_t *row_ptr;             /* [out_h*out_w + 1] */
-    uint32_t *col_idx;             /* input pixel iy*W + ix */
-    uint32_t *tap_idx;             /* kernel tap ky*Kw + kx */
-    size_t nnz;
-    /* Channels-last input (see sparse_run): x_t [in_plane][cin_g] scratch and x_off[nz] =
-     * col_idx[nz] * cin_g, where that pixel's channels start in x_t. NULL: x is used as given. */
-    float *x_t;
-    uint32_t *x_off;
+    tconv_sparse_tap *taps; /* [taps]: each tap's rectangle (rows 0: lands nowhere) */
+    tconv_sparse_run *runs; /* per (group, output channel), the taps with nonzeros, in order */
+    size_t *chan_runs;      /* [groups*cout_g + 1] offsets into runs */
+    uint32_t *chan;         /* per nonzero: input channel * in_plane */
+    float *w;               /* per nonzero: its weight */
+    float *bias;            /* [groups*cout_g] */
+    float *acc;             /* [threads][acc_elems]: one output channel in phase layout */
+    size_t nnz, acc_elems;
+    size_t phases_h, phases_w, cells_h, cells_w; /* phase grid and cells per phase */
 } sparse_state;
 
-/* The kernels read x[c*x_cstride + col]. With x as given ([c][pixel], x_cstride = in_plane) the
- * channels of one input pixel lie 4*in_plane bytes apart: for a 64x64 input that is 16 KiB, so
- * they all fall in one L1 set and nearly every load misses. A channels-last copy (x_cstride = 1,
- * col = pixel * cin_g) makes them contiguous; it costs one pass over x per run, shared by all
- * output-channel blocks. Measured (AVX2, CPU ms): FSRCNN 87 -> 12, U-Net 128->64 83 -> 11, DCGAN
- * 22 -> 10; the scalar kernel gains too (FSRCNN 81 -> 27..44). One channel needs no copy;
- * offsets must fit 32 bits. */
-static tconv_status prepare_channels_last(tconv_plan *plan, sparse_state *st) {
-    const tconv_geometry *g = &plan->g;
-    if (g->cin_g < 2 || g->in_plane > UINT32_MAX / g->cin_g) return TCONV_OK;
-    tconv_status rc = tconv_plan_alloc(plan, "channels-last input", g->cin_g * g->in_plane,
-                                       sizeof(float), (void **)&st->x_t);
-    if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "C^T input offsets", st->nnz, sizeof(uint32_t),
-                              (void **)&st->x_off);
-    if (rc != TCONV_OK) return rc;
-    for (size_t nz = 0; nz < st->nnz; nz++) st->x_off[nz] = (uint32_t)(st->col_idx[nz] * g->cin_g);
-    return TCONV_OK;
+/* One axis of one tap: output o = i*stride - pad + t*dilation lies in phase (t*d - p) mod s, cell
+ * i + floor((t*d - p) / s). The input range [i0, i0 + n) is the one whose cells exist in that
+ * phase (phase p holds ceil((out - p) / s) cells). */
+typedef struct axis_span {
+    size_t phase, i0, n;
+    int64_t shift;
+} axis_span;
+
+static axis_span axis_span_of(int64_t in, int64_t out, int64_t t, int64_t stride, int64_t pad,
+                              int64_t dilation) {
+    int64_t off = t * dilation - pad, shift = tconv_floor_div(off, stride);
+    int64_t phase = off - shift * stride;
+    axis_span a = {(size_t)phase, 0, 0, shift};
+    if (phase >= out) return a;
+    int64_t cells = tconv_ceil_div(out - phase, stride);
+    int64_t lo = shift < 0 ? -shift : 0, hi = cells - shift < in ? cells - shift : in;
+    if (hi > lo) a.i0 = (size_t)lo, a.n = (size_t)(hi - lo);
+    return a;
 }
 
-/* x_t[p][c] = x[c][p] for `count` pixels (x's channels are `stride` apart), in 32 x 32 tiles so
- * both sides stay in cache. */
-static void transpose_input(const float *x, size_t channels, size_t stride, size_t count,
-                            float *x_t) {
-    enum { T = 32 };
-    for (size_t c0 = 0; c0 < channels; c0 += T)
-        for (size_t p0 = 0; p0 < count; p0 += T) {
-            size_t c1 = c0 + T < channels ? c0 + T : channels;
-            size_t p1 = p0 + T < count ? p0 + T : count;
-            for (size_t c = c0; c < c1; c++) {
-                /* Pointers, not indices: few live values keep the inner loop out of the stack. */
-                const float *src = x + c * stride + p0, *end = x + c * stride + p1;
-                for (float *dst = x_t + p0 * channels + c; src < end; dst += channels)
-                    *dst = *src++;
+static void build_taps(const tconv_geometry *g, sparse_state *st) {
+    const tconv_shape *s = &g->s;
+    size_t phase_cells = st->cells_h * st->cells_w;
+    for (int64_t ky = 0; ky < s->kernel_h; ky++)
+        for (int64_t kx = 0; kx < s->kernel_w; kx++) {
+            axis_span r = axis_span_of(s->in_h, g->out_h, ky, s->stride_h, s->pad_h, s->dilation_h);
+            axis_span c = axis_span_of(s->in_w, g->out_w, kx, s->stride_w, s->pad_w, s->dilation_w);
+            tconv_sparse_tap *t = &st->taps[ky * s->kernel_w + kx];
+            if (r.n == 0 || c.n == 0) continue; /* zeroed: rows 0 */
+            size_t qy = (size_t)((int64_t)r.i0 + r.shift), qx = (size_t)((int64_t)c.i0 + c.shift);
+            size_t base = (r.phase * st->phases_w + c.phase) * phase_cells;
+            *t = (tconv_sparse_tap){(uint32_t)(r.i0 * g->in_w + c.i0),
+                                    (uint32_t)(base + qy * st->cells_w + qx), (uint32_t)r.n,
+                                    (uint32_t)c.n};
+            /* Whole rows on both sides: the rectangle is one contiguous row (fewer, longer
+             * loops for small planes). */
+            if (c.n == g->in_w && c.n == st->cells_w) t->cols *= t->rows, t->rows = 1;
+        }
+}
+
+/* w[grp*cin_g + c][o][tap] (PyTorch's layout). */
+static float weight_at(const tconv_geometry *g, const float *w, size_t grp, size_t o, size_t c,
+                       size_t tap) {
+    return w[((grp * g->cin_g + c) * g->cout_g + o) * g->taps + tap];
+}
+
+/* Counts (fill == 0) or stores the nonzeros and runs of every output channel, taps in order and
+ * input channels in order within a tap. Taps landing nowhere are dropped with their weights. */
+static void walk_nonzeros(const tconv_geometry *g, const float *w, sparse_state *st, int fill,
+                          size_t *nnz_out, size_t *runs_out) {
+    size_t nnz = 0, runs = 0;
+    for (size_t grp = 0; grp < g->groups; grp++)
+        for (size_t o = 0; o < g->cout_g; o++) {
+            if (fill) st->chan_runs[grp * g->cout_g + o] = runs;
+            for (size_t t = 0; t < g->taps; t++) {
+                if (st->taps[t].rows == 0) continue;
+                size_t begin = nnz;
+                for (size_t c = 0; c < g->cin_g; c++) {
+                    float v = weight_at(g, w, grp, o, c, t);
+                    if (v == 0.0f) continue;
+                    if (fill) st->chan[nnz] = (uint32_t)(c * g->in_plane), st->w[nnz] = v;
+                    nnz++;
+                }
+                if (nnz == begin) continue;
+                if (fill)
+                    st->runs[runs] =
+                        (tconv_sparse_run){(uint32_t)t, (uint32_t)begin, (uint32_t)nnz};
+                runs++;
             }
         }
+    if (fill) st->chan_runs[g->groups * g->cout_g] = runs;
+    *nnz_out = nnz, *runs_out = runs;
 }
 
-/* Fills the CSR arrays of C^T: for every output pixel, every (ky, kx) landing on it. Rows are
- * separable, so the entries are the products of the per-axis tap lists. */
-static void fill_csr(const tconv_plan *plan, sparse_state *st, const tconv_axis_taps *rows,
-                     const tconv_axis_taps *cols) {
-    const tconv_geometry *g = &plan->g;
-    size_t kw = (size_t)g->s.kernel_w, nz = 0;
-    for (size_t oy = 0; oy < g->out_hs; oy++)
-        for (size_t ox = 0; ox < g->out_ws; ox++) {
-            st->row_ptr[oy * g->out_ws + ox] = nz;
-            for (size_t r = rows->start[oy]; r < rows->start[oy + 1]; r++)
-                for (size_t q = cols->start[ox]; q < cols->start[ox + 1]; q++, nz++) {
-                    st->col_idx[nz] = (uint32_t)(rows->input[r] * g->in_w + cols->input[q]);
-                    st->tap_idx[nz] = (uint32_t)(rows->tap[r] * kw + cols->tap[q]);
-                }
-        }
-    st->row_ptr[g->out_plane] = nz;
-}
-
-/* nnz = sum over output rows and columns of (row taps) * (column taps). */
-static tconv_status count_nonzeros(const tconv_geometry *g, const tconv_axis_taps *rows,
-                                   const tconv_axis_taps *cols, size_t *nnz) {
-    size_t row_total = rows->start[g->out_hs], col_total = cols->start[g->out_ws];
-    return tconv_size_mul(g, "sparse matrix C^T nonzeros (in_h*kernel_h*in_w*kernel_w)", nnz,
-                          row_total, col_total);
+/* 32-bit offsets keep the streamed records small; these bounds make them fit. */
+static tconv_status check_index_range(const tconv_geometry *g, size_t acc_elems) {
+    if (g->in_plane > UINT32_MAX / g->cin_g || g->w_elems > UINT32_MAX || acc_elems > UINT32_MAX)
+        return tconv_fail(TCONV_ERR_UNSUPPORTED,
+                          "algo sparse: input plane (%zu) x channels per group (%zu), weights "
+                          "(%zu) or output plane (%zu) exceed 32-bit indices",
+                          g->in_plane, g->cin_g, g->w_elems, acc_elems);
+    return TCONV_OK;
 }
 
 static tconv_status sparse_create(tconv_plan *plan, const float *w, const float *bias) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
-    size_t mr = plan->k.sparse.mr;
-    if (g->in_plane > UINT32_MAX || g->taps > UINT32_MAX)
-        return tconv_fail(
-            TCONV_ERR_UNSUPPORTED,
-            "algo sparse: input plane (%zu) or kernel taps (%zu) exceed 32-bit indices",
-            g->in_plane, g->taps);
-    sparse_state *st;
-    tconv_axis_taps rows, cols;
-    tconv_status rc = tconv_plan_alloc(plan, "sparse state", 1, sizeof *st, (void **)&st);
-    /* The weights first: the tap tables walk the kernel, which must be known to fit. */
-    if (rc == TCONV_OK) rc = tconv_pack_tap_weights(plan, w, mr, 0, &st->w_packed);
-    if (rc == TCONV_OK) rc = tconv_pack_bias_blocks(plan, bias, mr, &st->bias_packed);
+    sparse_state st0 = {0};
+    /* Phases that hold no output (stride > out) are not stored: at most out phases. */
+    st0.phases_h = (size_t)(s->stride_h < g->out_h ? s->stride_h : g->out_h);
+    st0.phases_w = (size_t)(s->stride_w < g->out_w ? s->stride_w : g->out_w);
+    st0.cells_h = (size_t)tconv_ceil_div(g->out_h, s->stride_h);
+    st0.cells_w = (size_t)tconv_ceil_div(g->out_w, s->stride_w);
+    size_t ph, pw; /* phases*cells < 2*out per axis, so no overflow past out_plane's checks */
+    tconv_status rc =
+        tconv_size_mul(g, "sparse accumulator (out_h*out_w)", &ph, st0.phases_h, st0.cells_h);
     if (rc == TCONV_OK)
-        rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
-                                   s->dilation_h, &rows);
+        rc = tconv_size_mul(g, "sparse accumulator (out_h*out_w)", &pw, st0.phases_w, st0.cells_w);
     if (rc == TCONV_OK)
-        rc = tconv_axis_taps_build(plan, s->in_w, g->out_w, s->kernel_w, s->stride_w, s->pad_w,
-                                   s->dilation_w, &cols);
-    if (rc == TCONV_OK) rc = count_nonzeros(g, &rows, &cols, &st->nnz);
-    if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "C^T row pointers", g->out_plane + 1, sizeof(uint64_t),
-                              (void **)&st->row_ptr);
-    if (rc == TCONV_OK)
-        rc =
-            tconv_plan_alloc(plan, "C^T columns", st->nnz, sizeof(uint32_t), (void **)&st->col_idx);
-    if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "C^T taps", st->nnz, sizeof(uint32_t), (void **)&st->tap_idx);
+        rc = tconv_size_mul(g, "sparse accumulator (out_h*out_w)", &st0.acc_elems, ph, pw);
+    if (rc == TCONV_OK) rc = check_index_range(g, st0.acc_elems);
     if (rc != TCONV_OK) return rc;
-    fill_csr(plan, st, &rows, &cols);
-    if ((rc = prepare_channels_last(plan, st)) != TCONV_OK) return rc;
+    sparse_state *st;
+    rc = tconv_plan_alloc(plan, "sparse state", 1, sizeof *st, (void **)&st);
+    if (rc == TCONV_OK) *st = st0;
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse tap table", g->taps, sizeof *st->taps,
+                              (void **)&st->taps);
+    if (rc != TCONV_OK) return rc;
+    build_taps(g, st);
+    size_t runs;
+    walk_nonzeros(g, w, st, 0, &st->nnz, &runs);
+    rc = tconv_plan_alloc(plan, "sparse runs", runs, sizeof *st->runs, (void **)&st->runs);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse channel runs", g->groups * g->cout_g + 1,
+                              sizeof *st->chan_runs, (void **)&st->chan_runs);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse channels", st->nnz, sizeof *st->chan,
+                              (void **)&st->chan);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse weights", st->nnz, sizeof *st->w, (void **)&st->w);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse bias", g->groups * g->cout_g, sizeof(float),
+                              (void **)&st->bias);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse accumulators (threads*out_h*out_w)", plan->par.threads,
+                              st->acc_elems * sizeof(float), (void **)&st->acc);
+    if (rc != TCONV_OK) return rc;
+    walk_nonzeros(g, w, st, 1, &st->nnz, &runs);
+    if (bias) memcpy(st->bias, bias, g->groups * g->cout_g * sizeof(float));
     plan->state = st;
     return TCONV_OK;
 }
 
-/* What one (batch, group) slice's parallel steps read and write. */
-typedef struct sparse_work {
-    const tconv_plan *plan;
-    const float *x; /* x_group, or x_t once transposed */
-    size_t x_cstride;
-    const uint32_t *cols;
-    float *y_group;
-    size_t grp;
-} sparse_work;
-
-/* Input pixels [p0, p0 + np) of the channels-last copy. */
-static void transpose_tile(void *context, size_t p0, size_t np) {
-    const sparse_work *work = context;
-    const tconv_geometry *g = &work->plan->g;
-    const sparse_state *st = work->plan->state;
-    transpose_input(work->x + p0, g->cin_g, g->in_plane, np, st->x_t + p0 * g->cin_g);
+/* y[oy][ox] = bias + acc[phase][cell]: the phase layout back to rows, row by row so each output
+ * row stays in L1 while its column phases interleave (no division per pixel: at FCN's outputs
+ * that alone cost more than the multiply-adds). */
+static void store_channel(const tconv_geometry *g, const sparse_state *st, const float *acc,
+                          float bias, float *y) {
+    size_t sh = (size_t)g->s.stride_h, sw = (size_t)g->s.stride_w;
+    size_t phase_cells = st->cells_h * st->cells_w;
+    for (size_t oy = 0; oy < g->out_hs; oy++) {
+        const float *src = acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->cells_w;
+        float *dst = y + oy * g->out_ws;
+        for (size_t px = 0; px < st->phases_w; px++) {
+            const float *row = src + px * phase_cells;
+            size_t nx = (g->out_ws - px + sw - 1) / sw; /* cells of this column phase */
+            for (size_t qx = 0; qx < nx; qx++) dst[px + qx * sw] = bias + row[qx];
+        }
+    }
 }
 
-/* Channel blocks [b0, b0 + nb) x output pixels [p0, p0 + np): each pixel is its own CSR row. */
-static void sparse_tile(void *context, size_t b0, size_t p0, size_t nb, size_t np) {
+typedef struct sparse_work {
+    const tconv_plan *plan;
+    const float *x, *bias;
+    float *y;
+} sparse_work;
+
+/* Output channels [c0, c0 + n) of one image, (group, channel) flattened: each is accumulated
+ * whole by one thread in the plan's order, so y does not depend on the thread count. */
+static void sparse_channels(void *context, size_t c0, size_t n) {
     const sparse_work *work = context;
     const tconv_plan *plan = work->plan;
     const tconv_geometry *g = &plan->g;
     const sparse_state *st = plan->state;
-    size_t mr = plan->k.sparse.mr, blocks = tconv_div_up(g->cout_g, mr), grp = work->grp;
-    for (size_t b = b0; b < b0 + nb; b++) {
-        size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
-        plan->k.sparse.fn(rows, p0, p0 + np, st->row_ptr, work->cols, st->tap_idx, work->x,
-                          work->x_cstride, g->cin_g,
-                          st->w_packed + tconv_tap_weight_offset(g, mr, grp, b, 0),
-                          st->bias_packed + (grp * blocks + b) * mr,
-                          work->y_group + b * mr * g->out_plane, g->out_plane);
+    size_t slot = tconv_parallel_claim(&plan->par);
+    float *acc = st->acc + slot * st->acc_elems;
+    for (size_t ch = c0; ch < c0 + n; ch++) {
+        size_t grp = ch / g->cout_g;
+        memset(acc, 0, st->acc_elems * sizeof *acc);
+        plan->k.sparse.fn(st->chan_runs[ch + 1] - st->chan_runs[ch], st->runs + st->chan_runs[ch],
+                          st->taps, st->chan, st->w, work->x + grp * g->cin_g * g->in_plane,
+                          g->in_w, acc, st->cells_w);
+        store_channel(g, st, acc, st->bias[ch], work->y + ch * g->out_plane);
     }
+    tconv_parallel_release(&plan->par, slot);
 }
 
-/* Per (batch, group): the channels-last copy by pixel tiles, then (channel block x output
- * pixels) tiles. */
 static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
-    const sparse_state *st = plan->state;
-    size_t threads = plan->par.threads, blocks = tconv_div_up(g->cout_g, plan->k.sparse.mr);
-    size_t pixel_tile = tconv_parallel_tile(g->out_plane, tconv_div_up(4 * threads, blocks), 1);
-    for (size_t n = 0; n < g->batch; n++)
-        for (size_t grp = 0; grp < g->groups; grp++) {
-            size_t slot = n * g->groups + grp;
-            sparse_work work = {plan,        x + slot * g->cin_g * g->in_plane,   g->in_plane,
-                                st->col_idx, y + slot * g->cout_g * g->out_plane, grp};
-            if (st->x_t) {
-                tconv_parallel_1d(&plan->par, transpose_tile, &work, g->in_plane,
-                                  tconv_parallel_tile(g->in_plane, threads, 32));
-                work.x = st->x_t, work.x_cstride = 1, work.cols = st->x_off;
-            }
-            tconv_parallel_2d(&plan->par, sparse_tile, &work, blocks, g->out_plane, 1, pixel_tile);
-        }
+    size_t channels = g->groups * g->cout_g;
+    for (size_t n = 0; n < g->batch; n++) {
+        sparse_work work = {plan, x + n * g->groups * g->cin_g * g->in_plane, NULL,
+                            y + n * channels * g->out_plane};
+        tconv_parallel_1d(&plan->par, sparse_channels, &work, channels, 1);
+    }
 }
 
 const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
 
+/* The density at or below which AUTO should pick sparse. Measured (AVX-512, 1 thread, medians of
+ * 3, shared 2-vCPU Xeon, noisy) against the fastest dense of ours:
+ *   DCGAN 512->256 (8x8 in): d1 67.5 ms vs 4.0, d0.3 16.9 vs 4.4, d0.1 6.5 vs 4.1: no crossover
+ *     above 0.1 (about 0.06 extrapolated: time scales with density, dense does not);
+ *   pix2pix 1024->512 (8x8): d0.1 23.1 ms vs 21.6: crossover about 0.09;
+ *   FCN upscores, bilinear (density 1/21 = 0.048): 3.4 / 11.6 / 19.4 ms vs direct 4.9 / 13.1 /
+ *     23.1: sparse 1.1-1.4x faster.
+ * So one class for now: density <= 0.05 (the kernels' short rows on small planes make the
+ * constant high; see READING.md). */
+int tconv_sparse_preferred(const tconv_geometry *g, double density) {
+    (void)g;
+    return density <= TCONV_SPARSE_CROSSOVER_DEFAULT;
+}
+
+/* C^T in CSR (rows: output pixels), built on request from the shape alone: every (ky, kx)
+ * landing on each output pixel. Two passes: count, then fill. */
+static size_t fill_view(const tconv_geometry *g, uint64_t *row_ptr, uint32_t *col, uint32_t *tap) {
+    const tconv_shape *s = &g->s;
+    size_t nz = 0;
+    for (int64_t oy = 0; oy < g->out_h; oy++)
+        for (int64_t ox = 0; ox < g->out_w; ox++) {
+            if (row_ptr) row_ptr[oy * g->out_w + ox] = nz;
+            for (int64_t ky = 0; ky < s->kernel_h; ky++) {
+                int64_t ny = oy + s->pad_h - ky * s->dilation_h, iy = ny / s->stride_h;
+                if (ny < 0 || ny % s->stride_h || iy >= s->in_h) continue;
+                for (int64_t kx = 0; kx < s->kernel_w; kx++) {
+                    int64_t nx = ox + s->pad_w - kx * s->dilation_w, ix = nx / s->stride_w;
+                    if (nx < 0 || nx % s->stride_w || ix >= s->in_w) continue;
+                    if (col) col[nz] = (uint32_t)(iy * s->in_w + ix);
+                    if (tap) tap[nz] = (uint32_t)(ky * s->kernel_w + kx);
+                    nz++;
+                }
+            }
+        }
+    if (row_ptr) row_ptr[g->out_plane] = nz;
+    return nz;
+}
+
 tconv_status tconv_sparse_matrix(const tconv_plan *plan, tconv_sparse_view *view) {
     if (plan == NULL || plan->algo != TCONV_ALGO_SPARSE || view == NULL)
         return tconv_fail(TCONV_ERR_INVALID, "tconv_sparse_matrix needs a sparse plan");
-    const sparse_state *st = plan->state;
-    *view = (tconv_sparse_view){plan->g.out_plane, plan->g.in_plane, st->nnz,
-                                st->row_ptr,       st->col_idx,      st->tap_idx};
+    const tconv_geometry *g = &plan->g;
+    size_t nnz = fill_view(g, NULL, NULL, NULL);
+    uint64_t *row_ptr = malloc((g->out_plane + 1) * sizeof *row_ptr);
+    uint32_t *col = malloc((nnz ? nnz : 1) * sizeof *col),
+             *tap = malloc((nnz ? nnz : 1) * sizeof *tap);
+    if (!row_ptr || !col || !tap) {
+        free(row_ptr), free(col), free(tap);
+        return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate the C^T view");
+    }
+    fill_view(g, row_ptr, col, tap);
+    *view = (tconv_sparse_view){g->out_plane, g->in_plane, nnz, row_ptr, col, tap};
     return TCONV_OK;
+}
+
+void tconv_sparse_view_free(tconv_sparse_view *view) {
+    if (view == NULL) return;
+    free((void *)view->row_ptr), free((void *)view->col_idx), free((void *)view->tap_idx);
+    view->row_ptr = NULL, view->col_idx = NULL, view->tap_idx = NULL;
 }

@@ -15,6 +15,9 @@ typedef struct tconv_sparse_view {
     const uint32_t *tap_idx; /* kernel tap ky*Kw + kx */
 } tconv_sparse_view;
 
+/* Builds C^T of the plan's shape into malloc'ed arrays (the plan itself stores it per tap);
+ * release them with tconv_sparse_view_free. */
 tconv_status tconv_sparse_matrix(const tconv_plan *plan, tconv_sparse_view *view);
+void tconv_sparse_view_free(tconv_sparse_view *view);
 
 #endif

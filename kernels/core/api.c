@@ -67,6 +67,13 @@ void tconv_plan_destroy(tconv_plan *plan) {
     free(plan);
 }
 
+/* One pass over w: cheap next to any algorithm's packing, and every plan reports its density. */
+static size_t count_nonzeros(const float *w, size_t n) {
+    size_t nz = 0;
+    for (size_t i = 0; i < n; i++) nz += w[i] != 0.0f;
+    return nz;
+}
+
 tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const float *w,
                                   const float *bias, const tconv_plan_options *options,
                                   tconv_plan **out) {
@@ -92,6 +99,8 @@ tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const f
     plan->memory_bytes = sizeof *plan;
     st = tconv_parallel_init(plan, options); /* first: drivers size per-thread scratch by it */
     if (st == TCONV_OK) st = plan->ops->create(plan, w, bias);
+    /* After create: every driver has read all of w by then, so w is known to be that long. */
+    if (st == TCONV_OK) plan->weight_nonzeros = count_nonzeros(w, g.w_elems);
     if (st != TCONV_OK) {
         tconv_plan_destroy(plan);
         return st;
@@ -163,6 +172,10 @@ const char *tconv_plan_isa(const tconv_plan *plan) {
 }
 size_t tconv_plan_memory_bytes(const tconv_plan *plan) { return plan ? plan->memory_bytes : 0; }
 int tconv_plan_threads(const tconv_plan *plan) { return plan ? (int)plan->par.threads : 0; }
+double tconv_plan_weight_density(const tconv_plan *plan) {
+    if (plan == NULL || plan->g.w_elems == 0) return 0.0;
+    return (double)plan->weight_nonzeros / (double)plan->g.w_elems;
+}
 
 tconv_status tconv_output_size(const tconv_shape *s, int64_t *out_h, int64_t *out_w) {
     if (out_h == NULL || out_w == NULL)

@@ -21,9 +21,10 @@ struct tconv_plan {
     tconv_kernels k;
     const tconv_algo_ops *ops;
     tconv_parallel par; /* the threads the drivers split their work over */
-    void *state;   /* the driver's own data, allocated with tconv_plan_alloc */
-    void *buffers; /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
+    void *state;        /* the driver's own data, allocated with tconv_plan_alloc */
+    void *buffers;      /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
     size_t memory_bytes;
+    size_t weight_nonzeros; /* weights != 0 (NaN counts as nonzero), counted at creation */
 };
 
 /* Allocates count*size bytes, 64-byte aligned and zeroed, owned and freed by the plan (any number
@@ -37,5 +38,10 @@ extern const tconv_algo_ops tconv_reference_ops, tconv_zero_insert_ops, tconv_di
 
 /* AUTO's choice for a validated shape (kernels/algos/auto.c). */
 tconv_algo tconv_auto_choose(const tconv_geometry *g);
+
+/* Weight density (nonzeros / weights) at or below which sparse beats the best dense algorithm
+ * on this layer class (kernels/algos/sparse.c, measured: results/READING.md "Sparse weights"). */
+#define TCONV_SPARSE_CROSSOVER_DEFAULT 0.05
+int tconv_sparse_preferred(const tconv_geometry *g, double density);
 
 #endif

@@ -22,17 +22,25 @@ typedef void tconv_gemm_ukernel_fn(size_t mr, size_t nr, size_t k, const float *
 /* col2im: y[j*y_stride] += col[j] for j < n (one kernel tap's row scattered into the output). */
 typedef void tconv_col2im_ukernel_fn(size_t n, const float *col, float *y, size_t y_stride);
 
-/* sparse: for output pixels p in [row_begin, row_end) of C^T (CSR: row_ptr, col_idx = where the
- * input pixel starts in x: its index for x as [c][pixel], index * channels for the channels-last
- * copy with x_cstride 1 that kernels/algos/sparse.c passes; tap_idx = kernel tap) and rows (<= MR)
- * output channels,
- *   y[m*y_cstride + p] = bias[m] + sum_nz sum_c x[c*x_cstride + col] * w[(tap*channels + c)*MR + m]
- */
-typedef void tconv_sparse_ukernel_fn(size_t rows, size_t row_begin, size_t row_end,
-                                     const uint64_t *row_ptr, const uint32_t *col_idx,
-                                     const uint32_t *tap_idx, const float *x, size_t x_cstride,
-                                     size_t channels, const float *w, const float *bias, float *y,
-                                     size_t y_cstride);
+/* sparse: one output channel's nonzero weights, streamed. Its nonzeros are grouped in runs, one
+ * per kernel tap (run[r].tap) that lands inside the output; run[r].begin..end index chan (the
+ * input channel's offset c*in_plane into x) and w (the weight). A tap reads the same input
+ * rectangle of every channel: tap[t] says where (x_off), how big (rows x cols; rows of x are
+ * x_rstride apart) and where that rectangle lands in acc (y_off; rows acc_rstride apart). acc is
+ * the output channel in stride-phase layout, so every tap is a dense shifted rectangle:
+ *   acc[y_off + i*acc_rstride + j] += sum_k w[k] * x[chan[k] + x_off + i*x_rstride + j]
+ * for every run, k in the run, i < rows, j < cols. Zero weights are not stored, so they are never
+ * multiplied (nor their x values read). */
+typedef struct tconv_sparse_tap {
+    uint32_t x_off, y_off, rows, cols;
+} tconv_sparse_tap;
+typedef struct tconv_sparse_run {
+    uint32_t tap, begin, end;
+} tconv_sparse_run;
+typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
+                                     const tconv_sparse_tap *tap, const uint32_t *chan,
+                                     const float *w, const float *x, size_t x_rstride, float *acc,
+                                     size_t acc_rstride);
 
 #define TCONV_UKERNEL(family, isa, symbol, mr, nr) tconv_##family##_ukernel_fn symbol;
 #include "variants.def"

@@ -1,24 +1,21 @@
-/* Sparse C^T micro-kernel, portable C: one output pixel x 4 output channels per step. */
+/* Sparse micro-kernel, portable C: nonzero weights times input rows into accumulator rows. */
 #include "../dispatch/ukernels.h"
 
-#define MR 4
+static inline void row4(size_t n, const float *w, const float *x0, const float *x1, const float *x2,
+                        const float *x3, float *y) {
+    for (size_t j = 0; j < n; j++)
+        y[j] += w[0] * x0[j] + w[1] * x1[j] + w[2] * x2[j] + w[3] * x3[j];
+}
 
-void tconv_f32_sparse_ukernel_4x1__scalar(size_t rows, size_t row_begin, size_t row_end,
-                                          const uint64_t *row_ptr, const uint32_t *col_idx,
-                                          const uint32_t *tap_idx, const float *x, size_t x_cstride,
-                                          size_t channels, const float *w, const float *bias,
-                                          float *y, size_t y_cstride) {
-    for (size_t p = row_begin; p < row_end; p++) {
-        float acc[MR];
-        for (size_t m = 0; m < MR; m++) acc[m] = bias[m];
-        for (uint64_t nz = row_ptr[p]; nz < row_ptr[p + 1]; nz++) {
-            const float *xc = x + col_idx[nz];
-            const float *wt = w + (size_t)tap_idx[nz] * channels * MR;
-            for (size_t c = 0; c < channels; c++) {
-                float xv = xc[c * x_cstride];
-                for (size_t m = 0; m < MR; m++) acc[m] += xv * wt[c * MR + m];
-            }
-        }
-        for (size_t m = 0; m < rows; m++) y[m * y_cstride + p] = acc[m];
-    }
+static inline void row1(size_t n, float w, const float *x, float *y) {
+    for (size_t j = 0; j < n; j++) y[j] += w * x[j];
+}
+
+#include "../dispatch/sparse_walk.h"
+
+void tconv_f32_sparse_ukernel_4x1__scalar(size_t runs, const tconv_sparse_run *run,
+                                          const tconv_sparse_tap *tap, const uint32_t *chan,
+                                          const float *w, const float *x, size_t x_rstride,
+                                          float *acc, size_t acc_rstride) {
+    sparse_walk(runs, run, tap, chan, w, x, x_rstride, acc, acc_rstride);
 }

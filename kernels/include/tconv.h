@@ -38,7 +38,10 @@ const char *tconv_version(void);
  * when the sum of the products landing on it is (no padding zero meets a non-finite value), with
  * one documented exception: zero_insert multiplies every weight by inserted and padding zeros,
  * so a NaN weight makes every output of its output channel NaN and an Inf weight makes every one
- * of them non-finite (0 * Inf is NaN). */
+ * of them non-finite (0 * Inf is NaN). And one documented difference the other way: sparse drops
+ * zero weights (+0 and -0) at plan time, as sparse libraries do, so a NaN or Inf in x reaches an
+ * output only through nonzero weights: where only zero-weight taps meet it, the output stays
+ * finite (the reference gives NaN there, 0 * NaN). */
 typedef struct tconv_shape { /* 16 fields, all int64_t, in this order */
     int64_t batch, in_channels, out_channels, in_h, in_w;
     int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
@@ -59,7 +62,8 @@ typedef enum tconv_algo {
                                  * (multiplies weights by zeros: see NaN and Inf above) */
     TCONV_ALGO_DIRECT = 3,      /* zero-free stride-phase (sub-pixel) decomposition */
     TCONV_ALGO_GEMM = 4,        /* col = W^T X with our blocked GEMM, then col2im */
-    TCONV_ALGO_SPARSE = 5,      /* y = C^T x with C^T built once in CSR */
+    TCONV_ALGO_SPARSE = 5,      /* y = C^T x with the zero weights dropped at plan time: work
+                                 * scales with the weight density (zero weights: see NaN above) */
     TCONV_ALGO_GEMM_BLAS = 6    /* GEMM + col2im with OpenBLAS cblas_sgemm (one OpenBLAS thread
                                    per tile; the plan's threads run the tiles) */
 } tconv_algo;
@@ -123,6 +127,9 @@ const char *tconv_plan_isa(const tconv_plan *plan);     /* ISA tag of the plan's
 size_t tconv_plan_memory_bytes(const tconv_plan *plan); /* packed weights + tables + scratch */
 /* Threads a plan runs on, the calling thread included (1: no pool); 0 for NULL. */
 int tconv_plan_threads(const tconv_plan *plan);
+/* Fraction of the weights given at creation that are nonzero (NaN counts as nonzero), in [0, 1],
+ * computed for every algorithm; 0 for NULL. sparse's work scales with it. */
+double tconv_plan_weight_density(const tconv_plan *plan);
 
 /* ---- introspection ---------------------------------------------------------------------- */
 

@@ -1,87 +1,37 @@
-/* Sparse C^T micro-kernel, SSE4.1: one output pixel x 4 output channels (one xmm) per step. */
+/* Sparse micro-kernel, SSE4.1: nonzero weights times input rows, 4 pixels per xmm. */
 #include <smmintrin.h>
 
 #include "../dispatch/ukernels.h"
 
-#define MR 4
-
-/* No FMA in SSE: a multiply, then an add into the accumulator. */
-static inline __m128 mul_add(const float *x, const float *w, __m128 acc) {
-    return _mm_add_ps(acc, _mm_mul_ps(_mm_load1_ps(x), _mm_loadu_ps(w)));
+/* y += w0*x0 + w1*x1 + w2*x2 + w3*x3, the products summed left to right as in the scalar tail. */
+static inline void row4(size_t n, const float *w, const float *x0, const float *x1, const float *x2,
+                        const float *x3, float *y) {
+    const __m128 w0 = _mm_set1_ps(w[0]), w1 = _mm_set1_ps(w[1]), w2 = _mm_set1_ps(w[2]),
+                 w3 = _mm_set1_ps(w[3]);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m128 s = _mm_mul_ps(w0, _mm_loadu_ps(x0 + j));
+        s = _mm_add_ps(s, _mm_mul_ps(w1, _mm_loadu_ps(x1 + j)));
+        s = _mm_add_ps(s, _mm_mul_ps(w2, _mm_loadu_ps(x2 + j)));
+        s = _mm_add_ps(s, _mm_mul_ps(w3, _mm_loadu_ps(x3 + j)));
+        _mm_storeu_ps(y + j, _mm_add_ps(_mm_loadu_ps(y + j), s));
+    }
+    for (; j < n; j++) y[j] += w[0] * x0[j] + w[1] * x1[j] + w[2] * x2[j] + w[3] * x3[j];
 }
 
-/* acc += x[c] * w[c][0..3] for channels [0, n) of one nonzero, four channels per step into four
- * accumulators (a single accumulator would wait 3 cycles on every add). */
-static inline void nz_fma(const float *xc, const float *wt, size_t xs, size_t n, __m128 acc[4]) {
-    size_t c = 0;
-    for (; c + 4 <= n; c += 4, xc += 4 * xs, wt += 4 * MR) {
-        acc[0] = mul_add(xc, wt, acc[0]);
-        acc[1] = mul_add(xc + xs, wt + MR, acc[1]);
-        acc[2] = mul_add(xc + 2 * xs, wt + 2 * MR, acc[2]);
-        acc[3] = mul_add(xc + 3 * xs, wt + 3 * MR, acc[3]);
-    }
-    for (; c < n; c++, xc += xs, wt += MR) acc[0] = mul_add(xc, wt, acc[0]);
+static inline void row1(size_t n, float w, const float *x, float *y) {
+    const __m128 wv = _mm_set1_ps(w);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        _mm_storeu_ps(y + j, _mm_add_ps(_mm_loadu_ps(y + j), _mm_mul_ps(wv, _mm_loadu_ps(x + j))));
+    for (; j < n; j++) y[j] += w * x[j];
 }
 
-/* Output pixel: bias plus all nonzeros of its CSR row. Nonzeros alternate between two sets of
- * accumulators, so rows with a single channel (1 -> 1 upsampling: 4 nonzeros of one channel)
- * still keep two chains in flight. */
-static inline __m128 pixel(const float *bias, uint64_t nz, uint64_t end, const uint32_t *col_idx,
-                           const uint32_t *tap_idx, const float *x, size_t xs, size_t channels,
-                           const float *w) {
-    const size_t tap_stride = channels * MR;
-    const __m128 z = _mm_setzero_ps();
-    __m128 a[4] = {_mm_loadu_ps(bias), z, z, z}, b[4] = {z, z, z, z};
-    for (; nz + 2 <= end; nz += 2) {
-        nz_fma(x + col_idx[nz], w + tap_idx[nz] * tap_stride, xs, channels, a);
-        nz_fma(x + col_idx[nz + 1], w + tap_idx[nz + 1] * tap_stride, xs, channels, b);
-    }
-    if (nz < end) nz_fma(x + col_idx[nz], w + tap_idx[nz] * tap_stride, xs, channels, a);
-    if (channels < 4) return _mm_add_ps(a[0], b[0]); /* the other chains stayed zero */
-    __m128 sa = _mm_add_ps(_mm_add_ps(a[0], a[1]), _mm_add_ps(a[2], a[3]));
-    __m128 sb = _mm_add_ps(_mm_add_ps(b[0], b[1]), _mm_add_ps(b[2], b[3]));
-    return _mm_add_ps(sa, sb);
-}
+#include "../dispatch/sparse_walk.h"
 
-/* Single input channel (1 -> 1 upsampling): one multiply-add per nonzero, no channel loop; two
- * chains. */
-static inline __m128 pixel_one_channel(const float *bias, uint64_t nz, uint64_t end,
-                                       const uint32_t *col_idx, const uint32_t *tap_idx,
-                                       const float *x, const float *w) {
-    __m128 a = _mm_loadu_ps(bias), b = _mm_setzero_ps();
-    for (; nz + 2 <= end; nz += 2) {
-        a = mul_add(x + col_idx[nz], w + tap_idx[nz] * MR, a);
-        b = mul_add(x + col_idx[nz + 1], w + tap_idx[nz + 1] * MR, b);
-    }
-    if (nz < end) a = mul_add(x + col_idx[nz], w + tap_idx[nz] * MR, a);
-    return _mm_add_ps(a, b);
-}
-
-/* The outputs of one pixel lie y_cstride apart: scalar stores of the valid lanes (the first
- * straight from the register, the common single-output case). */
-static inline void store_pixel(__m128 acc, size_t rows, float *y, size_t y_cstride) {
-    float out[MR];
-    if (rows == 1) {
-        *y = _mm_cvtss_f32(acc);
-        return;
-    }
-    _mm_storeu_ps(out, acc);
-    for (size_t m = 0; m < rows; m++) y[m * y_cstride] = out[m];
-}
-
-void tconv_f32_sparse_ukernel_4x1__sse41(size_t rows, size_t row_begin, size_t row_end,
-                                         const uint64_t *row_ptr, const uint32_t *col_idx,
-                                         const uint32_t *tap_idx, const float *x, size_t x_cstride,
-                                         size_t channels, const float *w, const float *bias,
-                                         float *y, size_t y_cstride) {
-    if (channels == 1) {
-        for (size_t p = row_begin; p < row_end; p++)
-            store_pixel(pixel_one_channel(bias, row_ptr[p], row_ptr[p + 1], col_idx, tap_idx, x, w),
-                        rows, y + p, y_cstride);
-        return;
-    }
-    for (size_t p = row_begin; p < row_end; p++)
-        store_pixel(
-            pixel(bias, row_ptr[p], row_ptr[p + 1], col_idx, tap_idx, x, x_cstride, channels, w),
-            rows, y + p, y_cstride);
+void tconv_f32_sparse_ukernel_4x1__sse41(size_t runs, const tconv_sparse_run *run,
+                                         const tconv_sparse_tap *tap, const uint32_t *chan,
+                                         const float *w, const float *x, size_t x_rstride,
+                                         float *acc, size_t acc_rstride) {
+    sparse_walk(runs, run, tap, chan, w, x, x_rstride, acc, acc_rstride);
 }
