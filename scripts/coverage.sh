@@ -27,7 +27,8 @@ fi
 # then reports negative branch counts that gcovr refuses to parse).
 echo "== gcc --coverage build (-O1) in $build =="
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
-  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_FLAGS_RELEASE="-O1 -DNDEBUG" -DCMAKE_C_FLAGS="--coverage -fprofile-update=atomic" \
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_FLAGS_RELEASE="-O1 -DNDEBUG" \
+  -DCMAKE_C_FLAGS="--coverage -fprofile-update=atomic" \
   -DCMAKE_EXE_LINKER_FLAGS="--coverage" -DCMAKE_SHARED_LINKER_FLAGS="--coverage" >/dev/null
 cmake --build "$build" -j "$jobs"
 
