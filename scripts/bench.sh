@@ -6,6 +6,11 @@
 # Extra arguments go to tconv-bench after the defaults (a later flag wins), e.g. --threads=1,2,4,
 # --sweep-threads=1,all, --sweep=full, --cold, --benchmark_min_time=0.5, --benchmark_filter=dcgan
 # (see build/release/bench/tconv-bench --help).
+# Then a second, short job (not given the extra arguments): sparse weights at 1 thread on the
+# selected ISA: DCGAN 512->256, pix2pix decoder 1024->512 and U-Net 128->64 with weights pruned to
+# densities 1, 0.3, 0.1, 0.05, and the FCN upscore layers with their bilinear weights, written to
+# results/<host>-<date>-density.json (report.py puts it in the same run's "Sparse weights"
+# section and results/<host>-<date>_density.png). TCONV_BENCH_DENSITY=0 skips it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -13,8 +18,10 @@ bash "$root/scripts/setup.sh"
 cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
   -DCMAKE_CXX_COMPILER=g++
 cmake --build "$root/build/release" -j "$(nproc)"
-"$root/build/release/tools/tconv-info"
+info=$("$root/build/release/tools/tconv-info")
+echo "$info"
 echo
+isa=$(sed -n 's/^selected ISA: //p' <<<"$info")
 
 bench="$root/build/release/bench/tconv-bench"
 if [[ ! -x $bench ]]; then
@@ -34,6 +41,17 @@ start=$(date +%s)
 "$bench" --threads=1,all --benchmark_out="$json.tmp" --benchmark_out_format=json "$@"
 mv "$json.tmp" "$json"
 echo "bench.sh: suite took $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s; wrote $json"
+
+if [[ ${TCONV_BENCH_DENSITY:-1} != 0 && -n $isa ]]; then
+  density_json="${json%.json}-density.json"
+  density_layers='dcgan_512_256|pix2pix_dec_1024_512|unet_up_128_64'
+  start=$(date +%s)
+  "$bench" --threads=1 --sweep=none --peers=none --weight-density=1,0.3,0.1,0.05 --weights=bilinear \
+    --benchmark_filter="^[a-z_]+/${isa}/t1/(d[0-9.]+/(${density_layers})|bilinear/fcn[a-z0-9_]+)\$" \
+    --benchmark_out="$density_json.tmp" --benchmark_out_format=json
+  mv "$density_json.tmp" "$density_json"
+  echo "bench.sh: sparse-weights job took $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s; wrote $density_json"
+fi
 
 # Debian's python3 has python3-matplotlib; another python3 first on PATH may not.
 py=python3

@@ -23,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 DEFAULT_PEERS = ["gemm_blas", "onednn_nchw", "onednn_blocked", "xnnpack_nhwc"]
@@ -33,6 +34,9 @@ COLORS = {"zero_insert": "#9e9e9e", "direct": "#1f77b4", "gemm": "#2ca02c", "spa
           "xnnpack_nhwc": "#17becf"}
 SWEEP_RE = re.compile(r"^sweep/i(\d+)_k(\d+)_s(\d+)_p(\d+)_c(\d+)$")
 THREADS_RE = re.compile(r"^t(\d+)$")
+DENSITY_RE = re.compile(r"^d([0-9.]+(?:e[-+]?\d+)?)/(.+)$")  # --weight-density rows: d<D>/<layer>
+BILINEAR_PREFIX = "bilinear/"  # --weights=bilinear rows: bilinear/<layer>
+DENSITY_ALGOS = ["direct", "gemm", "sparse"]  # the crossover plot's lines
 
 
 def split_name(name):
@@ -41,6 +45,20 @@ def split_name(name):
     if len(parts) > 3 and THREADS_RE.match(parts[2]):
         return parts[0], parts[1], int(parts[2][1:]), "/".join(parts[3:])
     return parts[0], parts[1], 1, "/".join(parts[2:])
+
+
+def split_weights(shape):
+    """d0.1/dcgan_512_256 -> (0.1, "dcgan_512_256"); bilinear/fcn8s -> ("bilinear", "fcn8s");
+    a plain shape (random dense weights) -> (None, shape)."""
+    m = DENSITY_RE.match(shape)
+    if m:
+        try:
+            return float(m.group(1)), m.group(2)
+        except ValueError:
+            pass
+    if shape.startswith(BILINEAR_PREFIX):
+        return "bilinear", shape[len(BILINEAR_PREFIX):]
+    return None, shape
 
 
 def color(algo):
@@ -73,6 +91,11 @@ class Row:
         self.ms = self.real_ms if self.wall_clock else self.cpu_ms  # the time its rate is based on
         self.label = b.get("label", "")
         self.iterations = b.get("iterations", 0)
+        # Weight rows (--weight-density, --weights=bilinear): `weights` is the density or
+        # "bilinear", `layer` the plain layer name; None / the shape for the dense-weight rows.
+        self.weights, self.layer = split_weights(self.shape)
+        self.weight_density = b.get("weight_density")
+        self.effective_gflops = b.get("effective_FLOPs", 0.0) / 1e9
 
 
 class Run:
@@ -99,17 +122,28 @@ class Run:
                 by_name[b.get("run_name")] = Row(b)
             elif b.get("run_name", b["name"]) not in by_name or b.get("repetitions", 1) == 1:
                 by_name.setdefault(b.get("run_name", b["name"]), Row(b))
-        self.rows = list(by_name.values())
+        # The weight rows are kept apart: the dense tables, plots and summaries never see them.
+        self.weight_rows = [r for r in by_name.values() if r.weights is not None]
+        self.rows = [r for r in by_name.values() if r.weights is None]
         self.order = {}  # shape -> first position among the benchmarks (registration order)
         for b in doc.get("benchmarks", []):
             shape = split_name(b.get("run_name", b["name"]))[3]
             self.order.setdefault(shape, len(self.order))
-        self.threads = sorted({r.threads for r in self.rows}) or [1]
+        self.threads = sorted({r.threads for r in self.rows}) or \
+            sorted({r.threads for r in self.weight_rows}) or [1]
         self.layers = OrderedDict()  # layer name -> (descriptor, source), from the context
         for k, v in self.ctx.items():
             if k.startswith("layer."):
                 desc, _, src = v.partition(" | ")
                 self.layers[k[len("layer."):]] = (desc, src)
+
+    def absorb(self, other):
+        """Takes the weight rows and skipped rows of a companion run (bench.sh's -density.json)."""
+        self.weight_rows += other.weight_rows
+        self.skipped += other.skipped
+        for shape in other.order:
+            self.order.setdefault(shape, len(self.order))
+        self.density_tag = other.tag
 
     def is_peer(self, row):
         return row.algo in self.peers
@@ -118,6 +152,7 @@ class Run:
         """The same run restricted to the rows at n threads (skipped rows: those at n)."""
         view = copy.copy(self)
         view.rows = [r for r in self.rows if r.threads == n]
+        view.weight_rows = [r for r in self.weight_rows if r.threads == n]
         view.skipped = [(name, msg) for name, msg in self.skipped if split_name(name)[2] == n]
         view.threads = [n]
         return view
@@ -147,6 +182,8 @@ def real_layer_shapes(run):
     shapes = []
     for name in [r.name for r in run.rows] + [n for n, _ in run.skipped]:
         shape = split_name(name)[3]
+        if split_weights(shape)[0] is not None:
+            continue  # weight rows: the sparse-weights section
         if not shape.startswith("sweep/") and shape not in shapes:
             shapes.append(shape)
     order = run.order
@@ -328,6 +365,102 @@ def plot_roofline(run, path):
                  fontsize=9)
     ax.grid(which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def density_layers(run):
+    """Layers with --weight-density rows, in benchmark order."""
+    layers = []
+    for r in run.weight_rows:
+        if isinstance(r.weights, float) and r.layer not in layers:
+            layers.append(r.layer)
+    return sorted(layers, key=lambda s: min([run.order.get(n, len(run.order)) for n in run.order
+                                             if n.endswith("/" + s)] or [len(run.order)]))
+
+
+def fastest(rows):
+    return min(rows, key=lambda r: r.ms) if rows else None
+
+
+def density_curve(run, layer, pick):
+    """[(density, fastest row among pick(row))] for one layer, ascending density."""
+    by_d = defaultdict(list)
+    for r in run.weight_rows:
+        if r.layer == layer and isinstance(r.weights, float) and pick(r):
+            by_d[r.weights].append(r)
+    return [(d, fastest(by_d[d])) for d in sorted(by_d)]
+
+
+def is_dense_ours(run, row):
+    return row.algo != "sparse" and not run.is_peer(row)
+
+
+def crossover(points):
+    """points: [(density, sparse speedup over the best dense)], ascending density. The density at
+    which sparse starts to win going down from the densest point (speedup 1, interpolated linearly
+    in log(speedup) between the neighbours); None when it never wins in range, "all" when it wins
+    at every density measured."""
+    pts = [(d, s) for d, s in points if s and s > 0]
+    if not pts:
+        return None
+    if all(s >= 1 for _, s in pts):
+        return "all"
+    for (d_lo, s_lo), (d_hi, s_hi) in zip(reversed(pts[:-1]), reversed(pts[1:])):
+        if s_hi < 1 <= s_lo:
+            a, b = math.log(s_lo), math.log(s_hi)
+            return d_lo + (d_hi - d_lo) * (a / (a - b)) if a != b else d_lo
+    return None
+
+
+def speedup_points(run, layer):
+    sparse = dict(density_curve(run, layer, lambda r: r.algo == "sparse"))
+    dense = dict(density_curve(run, layer, lambda r: is_dense_ours(run, r)))
+    return [(d, dense[d].ms / sparse[d].ms if sparse[d].ms > 0 else None)
+            for d in sorted(sparse) if d in dense]
+
+
+def plot_density(run, path):
+    """Crossover plot: time against weight density per layer for direct, gemm, sparse (each its
+    fastest ISA), one panel per layer; the dotted line marks where sparse starts to win."""
+    layers = density_layers(run)
+    if not layers:
+        return None
+    cols = min(3, len(layers))
+    rows_n = (len(layers) + cols - 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4.6 * cols, 3.6 * rows_n), squeeze=False)
+    for ax, layer in zip(axes.flat, layers):
+        for algo in DENSITY_ALGOS:
+            curve = density_curve(run, layer, lambda r, a=algo: r.algo == a)
+            if curve:
+                ax.plot([d for d, _ in curve], [r.ms for _, r in curve], marker="o", color=color(algo),
+                        label=algo)
+        x = crossover(speedup_points(run, layer))
+        if isinstance(x, float):
+            ax.axvline(x, color=color("sparse"), linestyle=":", linewidth=1)
+            ax.annotate("sparse wins below %.2g" % x, (x, 0.97), xycoords=("data", "axes fraction"),
+                        fontsize=7, ha="right", va="top", rotation=90)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        densities = sorted({d for algo in DENSITY_ALGOS
+                            for d, _ in density_curve(run, layer, lambda r, a=algo: r.algo == a)})
+        ax.set_xticks(densities)
+        plain = matplotlib.ticker.FormatStrFormatter("%g")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.set_title("%s (t%d)" % (layer, run.threads[0]), fontsize=9)
+        ax.set_xlabel("weight density (nonzero / all)", fontsize=8)
+        ax.set_ylabel("ms per run (fastest ISA)", fontsize=8)
+        ax.tick_params(which="both", labelsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(layers):]:
+        ax.axis("off")
+    fig.suptitle("Sparse weights: time against density (random unstructured pruning)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -560,6 +693,63 @@ def layers_section(run):
     return "\n".join(out)
 
 
+def crossover_phrase(x, densities):
+    if x == "all":
+        return "wins at every density measured (up to %s)" % fmt(max(densities))
+    if x is None:
+        return "none in range (%s to %s)" % (fmt(min(densities)), fmt(max(densities))) if densities else "-"
+    return "below %.2g" % x
+
+
+def sparse_weights_section(run):
+    """--weight-density and --weights=bilinear rows (at one thread count): sparse against the best
+    dense algorithm of ours (not sparse, not a peer), each at its fastest ISA."""
+    if not run.weight_rows:
+        return ""
+    out = ["Weights pruned at random (seeded, unstructured) to each density (`--weight-density`), and FCN's "
+           "upscore layers with their channel-diagonal bilinear weights (`--weights=bilinear`); every algorithm "
+           "runs on the same weights. *Best dense* is the fastest of ours other than sparse (%s), at its fastest "
+           "ISA; speedup = best dense time / sparse time (>1: sparse is faster). Effective GFLOP/s counts only "
+           "the multiply-adds with a nonzero weight. Times are %s." % (
+               ", ".join(a for a in ALGO_ORDER if a != "sparse" and a not in run.peers),
+               "wall clock" if any(r.wall_clock for r in run.weight_rows) else "thread CPU time"), ""]
+    layers = density_layers(run)
+    if layers:
+        rows, cross = [], []
+        for layer in layers:
+            sparse = dict(density_curve(run, layer, lambda r: r.algo == "sparse"))
+            dense = dict(density_curve(run, layer, lambda r: is_dense_ours(run, r)))
+            for d in sorted(set(sparse) | set(dense), reverse=True):
+                sp, de = sparse.get(d), dense.get(d)
+                rows.append([layer, fmt(d), ("%s %s" % (sp.key, fmt(sp.ms))) if sp else "-",
+                             ("%s %s" % (de.key, fmt(de.ms))) if de else "-",
+                             ratio_str(de.ms / sp.ms) if sp and de and sp.ms > 0 else "-",
+                             fmt(sp.effective_gflops) if sp else "-"])
+            densities = sorted(sparse)
+            cross.append([layer, crossover_phrase(crossover(speedup_points(run, layer)), densities)])
+        out += ["#### Density sweep", "",
+                md_table(["layer", "density", "sparse (ISA, ms)", "best dense (algorithm/ISA, ms)",
+                          "sparse speedup", "sparse effective GFLOP/s"], rows), "",
+                "Where sparse starts to win (density at speedup 1, interpolated in log(speedup) between "
+                "the measured densities):", "",
+                md_table(["layer", "sparse faster than the best dense"], cross), ""]
+    bilinear = [r for r in run.weight_rows if r.weights == "bilinear"]
+    if bilinear:
+        rows = []
+        for layer in OrderedDict((r.layer, None) for r in bilinear):
+            sp = fastest([r for r in bilinear if r.layer == layer and r.algo == "sparse"])
+            de = fastest([r for r in bilinear if r.layer == layer and is_dense_ours(run, r)])
+            rows.append([layer, fmt(sp.weight_density if sp else None),
+                         ("%s %s" % (sp.key, fmt(sp.ms))) if sp else "-",
+                         ("%s %s" % (de.key, fmt(de.ms))) if de else "-",
+                         ratio_str(de.ms / sp.ms) if sp and de and sp.ms > 0 else "-",
+                         fmt(sp.effective_gflops) if sp else "-"])
+        out += ["#### FCN upscore layers with bilinear weights", "",
+                md_table(["layer", "weight density", "sparse (ISA, ms)", "best dense (algorithm/ISA, ms)",
+                          "sparse speedup", "sparse effective GFLOP/s"], rows), ""]
+    return "\n".join(out).rstrip()
+
+
 def sweep_section(run):
     cells = sweep_cells(run)
     if not cells:
@@ -653,6 +843,12 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.plots, exist_ok=True)
     runs = [Run(p) for p in args.json]
+    # bench.sh writes the density sweep to <tag>-density.json next to <tag>.json: one section.
+    by_tag = {r.tag: r for r in runs}
+    companions = [r for r in runs if r.tag.endswith("-density") and r.tag[:-len("-density")] in by_tag]
+    for c in companions:
+        by_tag[c.tag[:-len("-density")]].absorb(c)
+    runs = [r for r in runs if r not in companions]
     runs.sort(key=lambda r: r.ctx.get("date", ""), reverse=True)  # newest run first
     md_dir = os.path.dirname(os.path.abspath(args.out))
     out = ["# tconv benchmark results", "",
@@ -692,6 +888,9 @@ def main():
                  plot_layers(first, os.path.join(args.plots, run.tag + "_layers.png")),
                  plot_sweep(run.at(sweep_n), os.path.join(args.plots, run.tag + "_sweep_winner.png")),
                  plot_roofline(first, os.path.join(args.plots, run.tag + "_roofline.png"))]
+        # The density sweep runs at one thread (bench.sh): its lowest thread count.
+        weight_n = min({r.threads for r in run.weight_rows} or {1})
+        plots.append(plot_density(run.at(weight_n), os.path.join(args.plots, run.tag + "_density.png")))
         for p in plots:
             if p:
                 out.append("![%s](%s)" % (os.path.basename(p), os.path.relpath(p, md_dir)))
@@ -704,6 +903,10 @@ def main():
             if len(run.threads) > 1:
                 out += ["### Real layers at %s" % threads_phrase(n), ""]
             out += [layers_section(run.at(n)), ""]
+        if run.weight_rows:
+            out += ["### Sparse weights (%s%s)" % (threads_phrase(weight_n), (", from `%s.json`" % run.density_tag)
+                                                    if getattr(run, "density_tag", None) else ""), "",
+                    sparse_weights_section(run.at(weight_n)), ""]
         out += ["### Sweep (%s)" % threads_phrase(sweep_n), "", sweep_section(run.at(sweep_n)), "",
                 "### Skipped benchmarks", "", skipped_section(run), ""]
         if args.summary:

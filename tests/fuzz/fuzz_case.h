@@ -27,7 +27,8 @@ typedef enum fuzz_special {
     FUZZ_DATA_NONFINITE_W,
     FUZZ_DATA_NONFINITE_X,
     FUZZ_DATA_NONFINITE_BIAS,
-    FUZZ_DATA_ZERO_W, /* about half of the weights exactly zero */
+    FUZZ_DATA_ZERO_W, /* about half of the weights exactly zero; with special_pick & 16 also
+                          NaN/Inf in x (fuzz_tconv.c: PICK_ZERO_W_NONFINITE_X) */
     FUZZ_DATA_COUNT
 } fuzz_special;
 

@@ -144,6 +144,9 @@ static int write_data_seeds(const char *dir) {
         {"data-nan-x-gemm", TCONV_ALGO_GEMM, FUZZ_DATA_NONFINITE_X, 1},
         {"data-inf-bias-sparse", TCONV_ALGO_SPARSE, FUZZ_DATA_NONFINITE_BIAS, 4},
         {"data-zero-w-sparse", TCONV_ALGO_SPARSE, FUZZ_DATA_ZERO_W, 0},
+        /* pick bit 16: NaN/Inf in x too, meeting zero weights (count 4, values from 16 / 4) */
+        {"data-zero-w-nonfinite-x-sparse", TCONV_ALGO_SPARSE, FUZZ_DATA_ZERO_W, 16 + 3},
+        {"data-zero-w-nonfinite-x-auto", TCONV_ALGO_AUTO, FUZZ_DATA_ZERO_W, 16 + 3},
     };
     int ok = 1;
     for (unsigned i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {

@@ -38,6 +38,15 @@ static const char *special_name(fuzz_special s) {
     return (unsigned)s < FUZZ_DATA_COUNT ? names[s] : "?";
 }
 
+/* FUZZ_DATA_ZERO_W with this bit of special_pick also puts non-finite values in x: NaN/Inf that
+ * meet zero weights, where `sparse` (which never multiplies by a zero weight) and the reference
+ * differ by the documented rule. */
+#define PICK_ZERO_W_NONFINITE_X 16u
+
+static int zero_w_with_nonfinite_x(const fuzz_case *c) {
+    return c->special == FUZZ_DATA_ZERO_W && (c->special_pick & PICK_ZERO_W_NONFINITE_X);
+}
+
 static void print_case(const fuzz_case *c) {
     const tconv_shape *s = &c->shape;
     char desc[320];
@@ -57,7 +66,8 @@ static void print_case(const fuzz_case *c) {
             c->algo, algo ? algo : "out of range", isa_kind[c->isa_kind], c->isa ? " \"" : "",
             c->isa ? (strlen(c->isa) > 40 ? "<long string>" : c->isa) : "", c->isa ? "\"" : "",
             pointers_name(c->pointers), c->overlap, c->with_bias ? "yes" : "NULL",
-            special_name(c->special), c->special_pick, c->data_seed);
+            zero_w_with_nonfinite_x(c) ? "half of w zero, non-finite x" : special_name(c->special),
+            c->special_pick, c->data_seed);
 }
 
 static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -259,6 +269,7 @@ static void check_big_shape(const fuzz_case *c) {
 typedef struct tensors {
     size_t nx, nw, ny, nb;
     float *x, *w, *bias; /* the caller's data, kept for the reference */
+    tconv_algo algo;     /* what the plan runs (AUTO resolved by tconv_plan_algo) */
 } tensors;
 
 static float special_value(uint32_t pick) {
@@ -276,10 +287,10 @@ static void fill_tensors(const fuzz_case *c, tensors *t) {
     tu_fill(&rng, t->x, t->nx);
     tu_fill(&rng, t->w, t->nw);
     tu_fill(&rng, t->bias, t->nb);
-    float *target = c->special == FUZZ_DATA_NONFINITE_W      ? t->w
-                    : c->special == FUZZ_DATA_NONFINITE_X    ? t->x
-                    : c->special == FUZZ_DATA_NONFINITE_BIAS ? t->bias
-                                                             : NULL;
+    float *target = c->special == FUZZ_DATA_NONFINITE_W                                 ? t->w
+                    : c->special == FUZZ_DATA_NONFINITE_X || zero_w_with_nonfinite_x(c) ? t->x
+                    : c->special == FUZZ_DATA_NONFINITE_BIAS                            ? t->bias
+                                                                                        : NULL;
     size_t n = target == t->w ? t->nw : target == t->x ? t->nx : t->nb;
     for (uint32_t i = 0; target && i <= c->special_pick % 4; i++)
         target[tu_next(&rng) % n] = special_value(c->special_pick / 4 + i);
@@ -341,20 +352,86 @@ static void check_zero_insert_poisoned(const tensors *t, const float *y, float *
     }
 }
 
+/* `sparse` never multiplies by a zero weight (README): a NaN/Inf in x that meets only zero weights
+ * does not reach its output, where the reference gives NaN. Since 0 * finite = 0, leaving those
+ * products out changes nothing else. This is the non-finite value `sparse` must give per output:
+ * an independent double-precision scatter over the real taps that skips w == 0 (|x|, |w| <= 1, so
+ * finite products cannot overflow); 0 where that sum is finite. */
+static double *skip_zero_weight_nonfinite(const tensors *t) {
+    const tconv_shape *s = &current->shape;
+    int64_t oh = 0, ow = 0;
+    if (tconv_output_size(s, &oh, &ow) != TCONV_OK) fail("harness: output size of a run shape");
+    size_t cin_g = (size_t)(s->in_channels / s->groups),
+           cout_g = (size_t)(s->out_channels / s->groups);
+    size_t in_plane = (size_t)(s->in_h * s->in_w), out_plane = (size_t)(oh * ow);
+    size_t taps = (size_t)(s->kernel_h * s->kernel_w);
+    double *acc = calloc(t->ny ? t->ny : 1, sizeof(double));
+    if (acc == NULL) fail("harness: out of memory");
+    for (size_t n = 0; n < (size_t)s->batch; n++)
+        for (size_t ci = 0; ci < (size_t)s->in_channels; ci++)
+            for (size_t p = 0; p < in_plane; p++) {
+                double xv = t->x[(n * (size_t)s->in_channels + ci) * in_plane + p];
+                int64_t ih = (int64_t)(p / (size_t)s->in_w), iw = (int64_t)(p % (size_t)s->in_w);
+                for (size_t col = 0; col < cout_g; col++)
+                    for (size_t k = 0; k < taps; k++) {
+                        float wv = t->w[(ci * cout_g + col) * taps + k];
+                        if (wv == 0.0f) continue; /* the product `sparse` does not have */
+                        int64_t kh = (int64_t)k / s->kernel_w, kw = (int64_t)k % s->kernel_w;
+                        int64_t y_row = ih * s->stride_h - s->pad_h + kh * s->dilation_h;
+                        int64_t y_col = iw * s->stride_w - s->pad_w + kw * s->dilation_w;
+                        if (y_row < 0 || y_row >= oh || y_col < 0 || y_col >= ow) continue;
+                        size_t co = ci / cin_g * cout_g + col;
+                        acc[(n * (size_t)s->out_channels + co) * out_plane +
+                            (size_t)(y_row * ow + y_col)] += xv * (double)wv;
+                    }
+            }
+    for (size_t i = 0; i < t->ny; i++) {
+        if (current->with_bias) acc[i] += t->bias[i / out_plane % (size_t)s->out_channels];
+        if (isfinite(acc[i])) acc[i] = 0.0;
+    }
+    return acc;
+}
+
+/* x with its non-finite values replaced by 0: for an output that the non-finite values of x reach
+ * only through zero weights, the reference on this copy is the value `sparse` must give. */
+static float *x_without_nonfinite(const tensors *t) {
+    float *x = copy_of(t->x, t->nx);
+    for (size_t i = 0; i < t->nx; i++)
+        if (!isfinite(x[i])) x[i] = 0.0f;
+    return x;
+}
+
 static void compare_with_reference(const tensors *t, const float *y, const char *what) {
     const tconv_shape *s = &current->shape;
+    int skips_zero_w = t->algo == TCONV_ALGO_SPARSE;
+    double *expect_nonfinite = skips_zero_w ? skip_zero_weight_nonfinite(t) : NULL;
+    float *x_ref = skips_zero_w ? x_without_nonfinite(t) : t->x;
     float *ref = alloc_floats(t->ny, 0), *mag = alloc_floats(t->ny, 0);
     tconv_status st =
-        tconv_check_reference(s, t->x, t->w, current->with_bias ? t->bias : NULL, ref, mag);
+        tconv_check_reference(s, x_ref, t->w, current->with_bias ? t->bias : NULL, ref, mag);
     if (st != TCONV_OK)
         fail("reference failed: %s: %s", tconv_status_string(st), tconv_last_error());
     float *y_finite = copy_of(y, t->ny);
     if (current->algo == TCONV_ALGO_ZERO_INSERT)
         check_zero_insert_poisoned(t, y, ref, mag, y_finite, what);
     for (size_t i = 0; i < t->ny; i++) {
-        if (isfinite(ref[i]) && isfinite(mag[i])) continue;
-        int same = isnan(ref[i]) ? isnan(y[i]) : y[i] == ref[i];
-        if (!same) report_mismatch(what, i, ref[i], y[i], 0.0);
+        int ref_finite = isfinite(ref[i]) && isfinite(mag[i]);
+        double want = ref[i];
+        if (skips_zero_w) {
+            want = expect_nonfinite[i];
+            if (isfinite(want) && !ref_finite)
+                fail("harness: output %zu: the zero-skipping sum is finite but the reference on x "
+                     "without its non-finite values is %.9g",
+                     i, ref[i]);
+            if (isfinite(want)) continue;
+        } else if (ref_finite)
+            continue;
+        int same = isnan(want) ? isnan(y[i]) : y[i] == want;
+        if (!same)
+            report_mismatch(skips_zero_w ? "mismatch of the non-finite pattern with zero weights "
+                                           "skipped"
+                                         : what,
+                            i, want, y[i], 0.0);
         ref[i] = mag[i] = y_finite[i] = 0.0f; /* checked: out of tconv_check_compare's way */
     }
     tconv_check_result r;
@@ -362,7 +439,8 @@ static void compare_with_reference(const tensors *t, const float *y, const char 
         size_t i = r.first_bad;
         report_mismatch(what, i, ref[i], y[i], tconv_check_bound_scale(s) * mag[i]);
     }
-    free(ref), free(mag), free(y_finite);
+    if (skips_zero_w) free(x_ref);
+    free(expect_nonfinite), free(ref), free(mag), free(y_finite);
 }
 
 static tconv_status run_plan(tconv_plan *plan, const float *x, float *y) {
@@ -425,7 +503,7 @@ static void run_plan_case(tconv_plan *plan, const tensors *t) {
 
 static void check_small_shape(const fuzz_case *c, const fuzz_expect *e) {
     tensors t = {e->x_elems, e->w_elems, e->y_elems, (size_t)c->shape.out_channels,
-                 NULL,       NULL,       NULL};
+                 NULL,       NULL,       NULL,       TCONV_ALGO_AUTO};
     t.x = alloc_floats(t.nx, 0), t.w = alloc_floats(t.nw, 0), t.bias = alloc_floats(t.nb, 0);
     fill_tensors(c, &t);
     /* The plan gets copies that are freed right after creation: it must have copied them. */
@@ -436,6 +514,7 @@ static void check_small_shape(const fuzz_case *c, const fuzz_expect *e) {
     check_status("tconv_plan_create_ex", st, plan_allowed(c));
     if (st == TCONV_OK) {
         check_plan_identity(c, plan);
+        t.algo = tconv_plan_algo(plan);
         run_plan_case(plan, &t);
         tconv_plan_destroy(plan);
     }
