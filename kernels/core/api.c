@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../algos/auto_tune.h"
 #include "error.h"
 #include "plan.h"
 
@@ -81,7 +82,13 @@ tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const f
     tconv_kernels kernels;
     st = tconv_select_kernels(options ? options->isa : NULL, &kernels);
     if (st != TCONV_OK) return st;
-    if (algo == TCONV_ALGO_AUTO) algo = tconv_auto_choose(&g);
+    if (options && (options->tune < 0 || options->tune > 1))
+        return tconv_fail(TCONV_ERR_INVALID,
+                          "tune (%d) must be 0 (AUTO uses its heuristic) or 1 (AUTO measures)",
+                          options->tune);
+    if (algo == TCONV_ALGO_AUTO && options && options->tune == 1)
+        return tconv_auto_tune_create(&g, &kernels, w, bias, options, out);
+    if (algo == TCONV_ALGO_AUTO) algo = tconv_auto_choose(&g, &kernels);
 
     tconv_plan *plan = calloc(1, sizeof *plan);
     if (plan == NULL) return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate the plan");

@@ -21,8 +21,8 @@ struct tconv_plan {
     tconv_kernels k;
     const tconv_algo_ops *ops;
     tconv_parallel par; /* the threads the drivers split their work over */
-    void *state;   /* the driver's own data, allocated with tconv_plan_alloc */
-    void *buffers; /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
+    void *state;        /* the driver's own data, allocated with tconv_plan_alloc */
+    void *buffers;      /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
     size_t memory_bytes;
 };
 
@@ -35,7 +35,12 @@ tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, 
 extern const tconv_algo_ops tconv_reference_ops, tconv_zero_insert_ops, tconv_direct_ops,
     tconv_gemm_ops, tconv_gemm_blas_ops, tconv_sparse_ops;
 
-/* AUTO's choice for a validated shape (kernels/algos/auto.c). */
-tconv_algo tconv_auto_choose(const tconv_geometry *g);
+/* AUTO's heuristic (tune = 0) for a validated shape and the plan's kernels (kernels/algos/auto.c):
+ * always direct or gemm, which every shape can be planned with. */
+tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k);
+/* The cost model behind it: estimated seconds of one single-thread run of `algo` (direct, gemm,
+ * sparse or gemm_blas) on the plan's ISA. tune = 1 scales it to skip candidates that cannot fit
+ * in its budget. */
+double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo);
 
 #endif
