@@ -14,6 +14,7 @@ median of ours. Prints every miss and the hit rate over the real layers and over
 """
 import argparse
 import json
+import math
 import re
 import statistics
 import sys
@@ -114,34 +115,34 @@ def up(v, m):
     return (v + m - 1) // m * m
 
 
-def model_terms(s, isa):
-    """The work counts the cost model weighs, per algorithm (kernels/algos/auto.c, cost_terms)."""
+def model_features(s, isa):
+    """The log-linear model's features (kernels/algos/auto.c, model_features): a run of algorithm
+    a takes exp(sum(coef[a][i] * feature[i])) seconds."""
     f = features(s)
-    tiles = TILES[isa]
+    mr = TILES[isa]["conv"]
+    gm, gn = TILES[isa]["gemm"]
     oh = (s["ih"] - 1) * s["sh"] - 2 * s["ph"] + s["dh"] * (s["kh"] - 1) + s["oph"] + 1
     ow = (s["iw"] - 1) * s["sw"] - 2 * s["pw"] + s["dw"] * (s["kw"] - 1) + s["opw"] + 1
     pairs = axis_pairs(s["ih"], s["kh"], s["sh"], s["ph"], s["dh"], oh) * \
         axis_pairs(s["iw"], s["kw"], s["sw"], s["pw"], s["dw"], ow)
     bg = f["batch"] * f["groups"]
     useful = bg * f["cin_g"] * f["cout_g"] * pairs
-    useful_tiles = bg * f["cin_g"] * up(f["cout_g"], tiles["conv"]) * pairs
-    mr, nr = tiles["gemm"]
-    nominal = bg * f["cin_g"] * up(f["cout_g"] * f["taps"], mr) * up(f["in_plane"], nr)
+    nominal = bg * f["cin_g"] * f["cout_g"] * f["taps"] * f["in_plane"]
     y = bg * f["cout_g"] * f["out_plane"]
     x = bg * f["cin_g"] * f["in_plane"]
-    col = bg * f["cout_g"] * f["taps"] * f["in_plane"]
-    rows = bg * f["cout_g"] * oh
-    # Thin GEMMs (few input channels: the reduction) run far below peak: each col element costs
-    # a store whatever cin_g is, so col is a term of its own.
-    return {"direct": [1.0, useful_tiles, y, rows],
-            "gemm": [1.0, nominal, col, y],
-            "sparse": [1.0, useful, y, x]}
+    taps_per_phase = max(f["taps"] / (s["sh"] * s["sw"]), 1.0 / 64)
+    gemm_pad = up(f["cout_g"] * f["taps"], gm) * up(f["in_plane"], gn) / \
+        (f["cout_g"] * f["taps"] * f["in_plane"])
+    return [1.0, math.log(max(useful, 1)), math.log(max(nominal, 1)), math.log(y), math.log(x),
+            math.log(f["cin_g"]), math.log(up(f["cout_g"], mr) / f["cout_g"]),
+            math.log(taps_per_phase), 1.0 if f["gaps"] else 0.0, math.log(gemm_pad),
+            math.log(s["iw"])]
 
 
 def fit(times, layers, isa, threads):
-    """Non-negative least squares on relative error, per algorithm: coefficients for auto.c."""
+    """Least squares of log(median time) on the features, per algorithm (every row of every run
+    given weighs the same)."""
     import numpy as np
-    from scipy.optimize import nnls
     data = []
     for (i, t, shape), per_algo in times.items():
         if i != isa or t != threads:
@@ -149,20 +150,19 @@ def fit(times, layers, isa, threads):
         med = {a: statistics.median(v) for a, v in per_algo.items() if a in OURS}
         s = shape_of(shape, layers)
         if len(med) == len(OURS) and s:
-            data.append((shape, model_terms(s, isa), med))
+            data.append((shape, model_features(s, isa), med))
+    if not data:
+        return data, {}
+    X = np.array([phi for _, phi, _ in data])
     coef = {}
     for a in OURS:
-        A = np.array([terms[a] for _, terms, _ in data])
-        b = np.array([med[a] for _, _, med in data])
-        # Rows scaled by 1/time: every shape weighs the same whatever its size.
-        w = 1.0 / b
-        c, _ = nnls(A * w[:, None], b * w)
-        coef[a] = c
+        y = np.array([math.log(med[a]) for _, _, med in data])
+        coef[a] = np.linalg.lstsq(X, y, rcond=None)[0]
     return data, coef
 
 
-def predict(coef, terms, a):
-    return sum(c * x for c, x in zip(coef[a], terms[a]))
+def predict(coef, phi, a):
+    return sum(c * x for c, x in zip(coef[a], phi))
 
 
 def main():
@@ -182,11 +182,11 @@ def main():
             data, coef = fit(times, layers, isa, args.threads or 1)
             if not data:
                 continue
-            print("%s: coefficients (seconds; constant, then per unit of each term)" % isa)
+            print("%s: coefficients of log(seconds) over %d shapes" % (isa, len(data)))
             for a in OURS:
-                print("  %-7s %s" % (a, ", ".join("%.4g" % c for c in coef[a])))
-            for shape, terms, med in data:
-                pick = min((a for a in ("direct", "gemm")), key=lambda a: predict(coef, terms, a))
+                print("  {%s}, /* %s */" % (", ".join("%.6g" % c for c in coef[a]), a))
+            for shape, phi, med in data:
+                pick = min(OURS, key=lambda a: predict(coef, phi, a))
                 chose[(isa, args.threads or 1, shape)] = pick
     hits = defaultdict(lambda: [0, 0])
     for key in sorted(times):

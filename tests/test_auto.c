@@ -34,8 +34,9 @@ static void expect_message(const char *what, const char *needle1, const char *ne
 
 /* ---- tune = 0 -------------------------------------------------------------------------- */
 
-/* Over a sweep of valid shapes and every usable ISA, the heuristic names direct or gemm (the two
- * algorithms every shape can be planned with), and an AUTO plan reports a concrete algorithm. */
+/* Over a sweep of valid shapes and every usable ISA, the heuristic names direct, gemm or sparse
+ * (never AUTO, zero_insert or the reference), the plan of its choice can be created, and an AUTO
+ * plan reports a concrete algorithm. */
 static void test_heuristic_is_concrete_over_sweep(void **state) {
     (void)state;
     static const int64_t sizes[] = {1, 2, 5, 16, 64}, kernels[] = {1, 2, 3, 4, 7, 16},
@@ -55,7 +56,8 @@ static void test_heuristic_is_concrete_over_sweep(void **state) {
                         tconv_geometry g;
                         if (tconv_geometry_init(&s, &g) != TCONV_OK) continue;
                         tconv_algo choice = tconv_auto_choose(&g, &k);
-                        if (choice != TCONV_ALGO_DIRECT && choice != TCONV_ALGO_GEMM)
+                        if (choice != TCONV_ALGO_DIRECT && choice != TCONV_ALGO_GEMM &&
+                            choice != TCONV_ALGO_SPARSE)
                             fail_msg("isa %s: heuristic returned %d", isa, (int)choice);
                         checked++;
                     }
@@ -69,15 +71,16 @@ static void test_heuristic_is_concrete_over_sweep(void **state) {
     assert_int_equal(tconv_select_kernels(NULL, &k), TCONV_OK);
     if (tconv_geometry_init(&huge, &g) == TCONV_OK) {
         tconv_algo choice = tconv_auto_choose(&g, &k);
-        assert_true(choice == TCONV_ALGO_DIRECT || choice == TCONV_ALGO_GEMM);
+        assert_true(choice == TCONV_ALGO_DIRECT || choice == TCONV_ALGO_GEMM ||
+                    choice == TCONV_ALGO_SPARSE);
     }
     /* And the public path: an AUTO plan's algorithm is never AUTO. */
     tconv_shape s = shape(1, 8, 4, 1, 5, 5, 3, 2, 1, 0, 1);
     float w[8 * 4 * 9] = {0};
     tconv_plan *plan;
     assert_int_equal(tconv_plan_create(&s, TCONV_ALGO_AUTO, w, NULL, &plan), TCONV_OK);
-    assert_true(tconv_plan_algo(plan) == TCONV_ALGO_DIRECT ||
-                tconv_plan_algo(plan) == TCONV_ALGO_GEMM);
+    assert_true(is_candidate(tconv_plan_algo(plan)) &&
+                tconv_plan_algo(plan) != TCONV_ALGO_GEMM_BLAS);
     tconv_plan_destroy(plan);
 }
 

@@ -1,100 +1,107 @@
-/* AUTO's heuristic (tune = 0): a cost model per ISA, fitted to a benchmark sweep, picks the
- * algorithm with the lowest estimated time. */
+/* AUTO's heuristic (tune = 0): a cost model fitted to a benchmark sweep picks the algorithm with
+ * the lowest estimated time. */
 #include <math.h>
+#include <stdint.h>
 
 #include "../core/plan.h"
 
-/* The model: one run of algorithm a costs
- *     c0 + c1 * t1 + c2 * t2 + c3 * t3   seconds (one thread),
- * with the work counts t (terms below) of that algorithm and coefficients fitted per ISA by
- * non-negative least squares on relative error (scripts/tune_auto.py --fit, which holds the same
- * terms in Python). The terms say where each algorithm spends its time:
- *   direct: useful multiply-adds with output channels rounded up to the conv kernel's mr (a
- *           partial tile costs a whole one: why 128->3 layers are slow on direct), every output
- *           element (bias, and the phases no tap reaches when k < s), every output row of every
- *           channel (per-row set-up over phases and segments);
- *   gemm:   multiply-adds of the whole GEMM with M = cout_g*taps and N = in_plane rounded up to
- *           the GEMM tile (a thin GEMM still pays whole tiles), every col element (stored by the
- *           GEMM, read by col2im whatever cin_g is: why gemm loses on few input channels and
- *           many taps), every output element;
- *   sparse: useful multiply-adds (an index load each), every output and every input element;
- *   gemm_blas: gemm's terms (OpenBLAS's GEMM plus our col2im), used only by tune = 1.
+/* The model (log-linear, one per algorithm): one single-thread run of algorithm a takes
+ *     exp(sum_i coef[a][i] * feature[i])   seconds,
+ * with the features below, fitted per algorithm by least squares on log(time)
+ * (scripts/tune_auto.py --fit, which holds the same features in Python). A power law of the work
+ * counts fits small and large shapes alike (a sum of per-unit costs fitted on relative error
+ * reached 86% of the sweep and 13 of 18 layers). The features say where the algorithms differ:
+ *   log useful multiply-adds (taps landing inside the output) and log nominal ones (every tap:
+ *   gemm computes the cropped ones too), log output and input elements, log cin_g (the GEMM's
+ *   reduction: thin GEMMs run far below peak), log of direct's output-channel tile waste
+ *   (round_up(cout_g, mr) / cout_g: why 128->3 layers are slow on direct), log taps per stride
+ *   phase (direct's work per phase; below 1 when k < s and phases get no tap at all, where direct
+ *   still walks every output), k < s itself, log of the GEMM tile waste (M = cout_g*taps and
+ *   N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
  *
- * DERIVATION (filled in from the run below). */
+ * DERIVATION. Run: build/release/bench/tconv-bench --sweep=default --threads=1 --peers=none
+ * --benchmark_filter='^(direct|gemm|sparse|gemm_blas)/avx512/' --benchmark_repetitions=3
+ * --benchmark_enable_random_interleaving=true, on the shared 2-vCPU Xeon (Sapphire Rapids class,
+ * AVX-512; 2026-11-29, load 2-13 from other jobs), 107 sweep shapes and the 18 real layers,
+ * medians of 3. Rule: the algorithm with the lowest estimate among direct, gemm and sparse.
+ * In-sample hit rate (choice within 10% of the fastest of ours): 18 of 18 layers, 95 of 107
+ * sweep shapes (89%); the two-threshold rule it replaces: 13 of 18 layers and 82% of the sweep on
+ * the same run. The misses are k4/k5 s2 shapes at 16x16 where gemm beats direct by 12-31% and
+ * shapes where sparse and direct are within 10-20%. Only avx512 was swept (the sweep runs on the
+ * dispatcher's ISA): the other ISAs use these coefficients with their own tile sizes, which carry
+ * most of the difference between ISAs. */
 
-enum { TERMS = 4 };
-typedef struct cost_coefficients {
-    double direct[TERMS], gemm[TERMS], sparse[TERMS];
-} cost_coefficients;
+enum { FEATURES = 11 };
+typedef struct model {
+    double direct[FEATURES], gemm[FEATURES], sparse[FEATURES];
+} model;
 
-static const cost_coefficients fitted_avx512 = {
-    {5.425e-07, 1.302e-11, 8.277e-10, 1.154e-08},
-    {2.921e-07, 2.2e-11, 5.522e-10, 3.245e-10},
-    {1.155e-07, 4.355e-11, 9.896e-10, 2.415e-10},
+static const model fitted_avx512 = {
+    {-23.2825, -4.75371, 3.52433, 2.34738, 0.40736, 1.51963, 0.903678, 1.67653, 0.454127, 0.484637,
+     -1.17407},
+    {-22.8716, -3.50108, 3.02214, 1.63569, -0.0625672, 1.02973, 0.593582, 1.15096, -0.0647021,
+     0.303778, -0.214492},
+    {-24.5371, -2.01658, 2.53891, 0.590836, 0.0956796, 0.280564, 1.18462, 0.117474, 0.489249,
+     0.508407, -0.234562},
 };
-static const cost_coefficients fitted_avx2 = {
-    {5.425e-07, 1.302e-11, 8.277e-10, 1.154e-08},
-    {2.921e-07, 2.2e-11, 5.522e-10, 3.245e-10},
-    {1.155e-07, 4.355e-11, 9.896e-10, 2.415e-10},
-};
-
-/* Only avx512 and avx2 were measured; the other ISAs use avx2's coefficients with their own tile
- * sizes: the ranking depends on ratios between algorithms, which the tiles carry. */
-static const cost_coefficients *coefficients_for(tconv_isa isa) {
-    return isa == TCONV_ISA_avx512 ? &fitted_avx512 : &fitted_avx2;
-}
 
 static double round_up(double v, size_t m) {
     double mm = m ? (double)m : 1.0;
     return ceil(v / mm) * mm;
 }
 
-/* The work counts of one algorithm (see above); doubles: a hostile shape's products overflow
- * size_t but only need to compare. */
-static void cost_terms(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo,
-                       double t[TERMS]) {
+/* log of a count, 0 for an empty one (a shape whose taps all fall outside the output). */
+static double log_count(double v) { return log(v > 1 ? v : 1); }
+
+/* The features (see above); doubles: a hostile shape's products overflow size_t but only need to
+ * compare. */
+static void model_features(const tconv_geometry *g, const tconv_kernels *k, double f[FEATURES]) {
     const tconv_shape *s = &g->s;
     double bg = (double)g->batch * (double)g->groups;
     double pairs = (double)tconv_axis_pairs(s->in_h, s->kernel_h, s->stride_h, s->pad_h,
                                             s->dilation_h, g->out_h) *
                    (double)tconv_axis_pairs(s->in_w, s->kernel_w, s->stride_w, s->pad_w,
                                             s->dilation_w, g->out_w);
-    double cin = (double)g->cin_g, y = bg * (double)g->cout_g * (double)g->out_plane;
-    t[0] = 1;
-    switch (algo) {
-    case TCONV_ALGO_DIRECT:
-        t[1] = bg * cin * round_up((double)g->cout_g, k->conv.mr) * pairs;
-        t[2] = y;
-        t[3] = bg * (double)g->cout_g * (double)g->out_hs;
-        break;
-    case TCONV_ALGO_GEMM:
-    case TCONV_ALGO_GEMM_BLAS:
-        t[1] = bg * cin * round_up((double)g->cout_g * (double)g->taps, k->gemm.mr) *
-               round_up((double)g->in_plane, k->gemm.nr);
-        t[2] = bg * (double)g->cout_g * (double)g->taps * (double)g->in_plane;
-        t[3] = y;
-        break;
-    default: /* sparse */
-        t[1] = bg * cin * (double)g->cout_g * pairs;
-        t[2] = y;
-        t[3] = bg * cin * (double)g->in_plane;
-        break;
-    }
+    double cin = (double)g->cin_g, cout = (double)g->cout_g, taps = (double)g->taps;
+    double plane = (double)g->in_plane;
+    double taps_per_phase = taps / ((double)s->stride_h * (double)s->stride_w);
+    f[0] = 1;
+    f[1] = log_count(bg * cin * cout * pairs);
+    f[2] = log_count(bg * cin * cout * taps * plane);
+    f[3] = log_count(bg * cout * (double)g->out_plane);
+    f[4] = log_count(bg * cin * plane);
+    f[5] = log_count(cin);
+    f[6] = log(round_up(cout, k->conv.mr) / cout);
+    f[7] = log(taps_per_phase > 1.0 / 64 ? taps_per_phase : 1.0 / 64);
+    f[8] = s->kernel_h < s->stride_h || s->kernel_w < s->stride_w;
+    f[9] = log(round_up(cout * taps, k->gemm.mr) * round_up(plane, k->gemm.nr) /
+               (cout * taps * plane));
+    f[10] = log_count((double)g->in_w);
 }
 
 double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo) {
-    const cost_coefficients *c = coefficients_for(k->isa);
-    const double *coef = algo == TCONV_ALGO_DIRECT   ? c->direct
-                         : algo == TCONV_ALGO_SPARSE ? c->sparse
-                                                     : c->gemm;
-    double t[TERMS], cost = 0;
-    cost_terms(g, k, algo, t);
-    for (int i = 0; i < TERMS; i++) cost += coef[i] * t[i];
-    return cost;
+    (void)k->isa; /* one fitted model for every ISA, see DERIVATION */
+    const model *m = &fitted_avx512;
+    const double *coef = algo == TCONV_ALGO_DIRECT   ? m->direct
+                         : algo == TCONV_ALGO_SPARSE ? m->sparse
+                                                     : m->gemm;
+    double f[FEATURES], sum = 0;
+    model_features(g, k, f);
+    for (int i = 0; i < FEATURES; i++) sum += coef[i] * f[i];
+    return exp(sum);
+}
+
+/* sparse holds 32-bit pixel and tap indices (sparse.c refuses larger shapes). */
+static int sparse_fits(const tconv_geometry *g) {
+    return g->in_plane <= UINT32_MAX && g->taps <= UINT32_MAX;
 }
 
 tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k) {
-    return tconv_auto_cost(g, k, TCONV_ALGO_GEMM) < tconv_auto_cost(g, k, TCONV_ALGO_DIRECT)
-               ? TCONV_ALGO_GEMM
-               : TCONV_ALGO_DIRECT;
+    double direct = tconv_auto_cost(g, k, TCONV_ALGO_DIRECT);
+    double gemm = tconv_auto_cost(g, k, TCONV_ALGO_GEMM);
+    tconv_algo best = gemm < direct ? TCONV_ALGO_GEMM : TCONV_ALGO_DIRECT;
+    double best_cost = gemm < direct ? gemm : direct;
+    if (sparse_fits(g) && tconv_auto_cost(g, k, TCONV_ALGO_SPARSE) < best_cost)
+        best = TCONV_ALGO_SPARSE;
+    return best;
 }

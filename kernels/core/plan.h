@@ -36,10 +36,10 @@ extern const tconv_algo_ops tconv_reference_ops, tconv_zero_insert_ops, tconv_di
     tconv_gemm_ops, tconv_gemm_blas_ops, tconv_sparse_ops;
 
 /* AUTO's heuristic (tune = 0) for a validated shape and the plan's kernels (kernels/algos/auto.c):
- * always direct or gemm, which every shape can be planned with. */
+ * direct, gemm or sparse, whichever the cost model estimates fastest. */
 tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k);
 /* The cost model behind it: estimated seconds of one single-thread run of `algo` (direct, gemm,
- * sparse or gemm_blas) on the plan's ISA. tune = 1 scales it to skip candidates that cannot fit
+ * sparse; gemm_blas gets gemm's estimate). tune = 1 scales it to skip candidates that cannot fit
  * in its budget. */
 double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo);
 
