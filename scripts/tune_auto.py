@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """AUTO's hit rate from tconv-bench JSON: is AUTO's choice within 10% of the fastest of ours?
 
-Usage: scripts/tune_auto.py RUN.json [RUN.json ...] [--isa avx512] [--threads 1] [--model]
+Usage: scripts/tune_auto.py RUN.json [RUN.json ...] [--isa avx512] [--threads 1] [--fit]
 
 "Ours" are direct, gemm and sparse (zero_insert and the reference are never candidates; gemm_blas
 is OpenBLAS's GEMM, a peer). Per (ISA, threads, shape) the time of an algorithm is the median of
-its repetitions (--benchmark_repetitions), from cpu_time for rows timed in thread CPU time and
-real_time otherwise. AUTO's choice comes from the auto/<isa>/t<N>/<shape> rows (their label
-starts with "chose <algo>"); with --model, from the cost model of kernels/algos/auto.c ported
-below (kept in step by hand), which is how the model was checked before it was written in C.
+its repetitions (--benchmark_repetitions) over every run given, from cpu_time for rows timed in
+thread CPU time and real_time otherwise. AUTO's choice comes from the auto/<isa>/t<N>/<shape>
+rows (their label starts with "chose <algo>"). With --fit the script instead fits the
+log-linear cost model of kernels/algos/auto.c to the runs (same features, kept in step by hand),
+prints its coefficients in C syntax and scores the model's own choices (in-sample).
 A shape counts as a hit when the chosen algorithm's median time is at most 1.10x the fastest
 median of ours. Prints every miss and the hit rate over the real layers and over the sweep.
 """
