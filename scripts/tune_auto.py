@@ -33,7 +33,8 @@ def row_seconds(b):
 
 
 def load(paths):
-    """times[(isa, threads, shape)][algo] = [seconds...]; chose[(isa, threads, shape)] = algo."""
+    """times[(isa, threads, shape)][algo] = [seconds...];
+    chose[mode][(isa, threads, shape)] = algo for mode auto (tune 0) and auto_tuned (tune 1)."""
     times = defaultdict(lambda: defaultdict(list))
     chose = {}
     for path in paths:
@@ -47,10 +48,10 @@ def load(paths):
                 continue
             algo, isa, threads, shape = parts
             key = (isa, int(threads.lstrip("t")), shape)
-            if algo == "auto":
+            if algo in ("auto", "auto_tuned"):
                 m = re.match(r"chose (\w+)", b.get("label", ""))
                 if m:
-                    chose[key] = m.group(1)
+                    chose.setdefault(algo, {})[key] = m.group(1)
             if algo in OURS or algo in ("auto", "auto_tuned"):
                 times[key][algo].append(row_seconds(b))
     return times, chose
@@ -188,31 +189,34 @@ def main():
                 print("  {%s}, /* %s */" % (", ".join("%.6g" % c for c in coef[a]), a))
             for shape, phi, med in data:
                 pick = min(OURS, key=lambda a: predict(coef, phi, a))
-                chose[(isa, args.threads or 1, shape)] = pick
+                chose.setdefault("model", {})[(isa, args.threads or 1, shape)] = pick
+        chose = {"model": chose.get("model", {})}
     hits = defaultdict(lambda: [0, 0])
-    for key in sorted(times):
-        isa, threads, shape = key
-        if (args.isa and isa != args.isa) or (args.threads and threads != args.threads):
-            continue
-        med = {a: statistics.median(t) for a, t in times[key].items() if a in OURS}
-        if not med or key not in chose or chose[key] not in med:
-            continue
-        best = min(med, key=med.get)
-        pick = chose[key]
-        group = "sweep" if shape.startswith("sweep/") else "layers"
-        ratio = med[pick] / med[best]
-        hits[(isa, threads, group)][1] += 1
-        if ratio <= TOLERANCE:
-            hits[(isa, threads, group)][0] += 1
-        else:
-            print("miss %s/t%d/%s: AUTO chose %s (%.3g ms), fastest %s (%.3g ms): %.2fx"
-                  % (isa, threads, shape, pick, med[pick] * 1e3, best, med[best] * 1e3, ratio))
+    for mode in sorted(chose):
+        for key in sorted(times):
+            isa, threads, shape = key
+            if (args.isa and isa != args.isa) or (args.threads and threads != args.threads):
+                continue
+            med = {a: statistics.median(t) for a, t in times[key].items() if a in OURS}
+            pick = chose[mode].get(key)
+            if pick not in med:  # no choice recorded, or gemm_blas (not timed as ours)
+                continue
+            best = min(med, key=med.get)
+            group = "sweep" if shape.startswith("sweep/") else "layers"
+            ratio = med[pick] / med[best]
+            hits[(mode, isa, threads, group)][1] += 1
+            if ratio <= TOLERANCE:
+                hits[(mode, isa, threads, group)][0] += 1
+            else:
+                print("miss %s %s/t%d/%s: chose %s (%.3g ms), fastest %s (%.3g ms): %.2fx"
+                      % (mode, isa, threads, shape, pick, med[pick] * 1e3, best,
+                         med[best] * 1e3, ratio))
     if not hits:
         print("no shape with auto rows and rows of ours (run the bench with auto/ rows)")
         return 1
-    for (isa, threads, group), (hit, total) in sorted(hits.items()):
-        print("%s t%d %-6s AUTO within 10%% of the fastest of ours on %d of %d shapes (%.0f%%)"
-              % (isa, threads, group, hit, total, 100.0 * hit / total))
+    for (mode, isa, threads, group), (hit, total) in sorted(hits.items()):
+        print("%-10s %s t%d %-6s choice within 10%% of the fastest of ours on %d of %d shapes "
+              "(%.1f%%)" % (mode, isa, threads, group, hit, total, 100.0 * hit / total))
     return 0
 
 

@@ -26,10 +26,13 @@
  * medians of 3. Rule: the algorithm with the lowest estimate among direct, gemm and sparse.
  * In-sample hit rate (choice within 10% of the fastest of ours): 18 of 18 layers, 95 of 107
  * sweep shapes (89%); the two-threshold rule it replaces: 13 of 18 layers and 82% of the sweep on
- * the same run. The misses are k4/k5 s2 shapes at 16x16 where gemm beats direct by 12-31% and
- * shapes where sparse and direct are within 10-20%. Only avx512 was swept (the sweep runs on the
- * dispatcher's ISA): the other ISAs use these coefficients with their own tile sizes, which carry
- * most of the difference between ISAs. */
+ * the same run. Checked on a fresh run (same flags, rows auto|auto_tuned|direct|gemm|sparse on
+ * avx512 and avx2, no interleaving; scripts/tune_auto.py): avx512 18 of 18 layers and 96 of 107
+ * sweep shapes (89.7%), avx2 18 of 18 layers; tune = 1 on that run: 17 of 18 layers and 101 of
+ * 106 shapes. The misses are k2-k5 s2 shapes at 16x16 where gemm beats direct by 12-37%, and
+ * shapes where sparse and direct are within 15-50% on microsecond runs. Only avx512 was swept (the
+ * sweep runs on the dispatcher's ISA): the other ISAs use these coefficients with their own tile
+ * sizes, which carry most of the difference between ISAs. */
 
 enum { FEATURES = 11 };
 typedef struct model {
