@@ -15,6 +15,7 @@ typedef struct tb_bench {
     const char *isa; /* our ISA tag; NULL for oneDNN / XNNPACK */
     int threads;     /* N of the t<N> in the name */
     int perturb;     /* test-only wrong kernel */
+    int tune;        /* AUTO only: options.tune (1: the auto_tuned rows) */
     int peer;        /* gemm_blas, oneDNN, XNNPACK */
     int selected;    /* matches --benchmark_filter */
     char skip[256];  /* known before running: why it is skipped ("" when it runs) */

@@ -131,10 +131,10 @@ static void weights_segment(char *out, size_t n) {
         out[0] = '\0';
 }
 
-static void add_tconv_bench(const tb_shape_entry *e, int threads, tconv_algo a, const char *isa,
-                            const char *prefix, int perturb) {
+static tb_bench *add_tconv_bench(const tb_shape_entry *e, int threads, tconv_algo a,
+                                 const char *isa, const char *prefix, int perturb) {
     tb_bench *b = new_bench();
-    if (!b) return;
+    if (!b) return NULL;
     char seg[32];
     weights_segment(seg, sizeof seg);
     b->density = reg_density, b->bilinear = reg_bilinear;
@@ -144,6 +144,21 @@ static void add_tconv_bench(const tb_shape_entry *e, int threads, tconv_algo a, 
     snprintf(b->name, sizeof b->name, "%s%s/%s/t%d/%s%s", prefix, tconv_algo_name(a), isa, threads,
              seg, e->name);
     isa_skip_reason(isa, b->skip, sizeof b->skip);
+    return b;
+}
+
+/* AUTO's two modes, so the cost of the heuristic's misses shows next to the algorithms it picks
+ * from: auto/... (tune = 0) and auto_tuned/... (tune = 1; its plan_ms includes the measurement
+ * the first time the process plans that shape, ISA and thread count, a cache or TCONV_WISDOM hit
+ * after). Their label names the algorithm chosen. */
+static void add_auto_benches(const tb_shape_entry *e, int threads, const char *isa) {
+    add_tconv_bench(e, threads, TCONV_ALGO_AUTO, isa, "", 0);
+    tb_bench *b = add_tconv_bench(e, threads, TCONV_ALGO_AUTO, isa, "", 0);
+    if (!b) return;
+    b->tune = 1;
+    char seg[32];
+    weights_segment(seg, sizeof seg);
+    snprintf(b->name, sizeof b->name, "auto_tuned/%s/t%d/%s%s", isa, threads, seg, e->name);
 }
 
 static void add_peer_bench(const tb_shape_entry *e, int threads, const tb_runner_ops *ops,
@@ -177,7 +192,8 @@ static int isa_wanted(const tb_shape_entry *e, const char *isa) {
 static void register_shape_at(const tb_shape_entry *e, int n, int sweep);
 
 static void register_weights_variant(const tb_shape_entry *e, int n) {
-    /* Ours: every algorithm but the oracle and AUTO, on every compiled ISA (library lists). */
+    /* Ours: every algorithm but the oracle, on every compiled ISA (library lists); AUTO in both
+     * of its modes. */
     for (int a = 0; a < TCONV_ALGO_COUNT; a++) {
         if (a == TCONV_ALGO_AUTO || a == TCONV_ALGO_REFERENCE || a == TCONV_ALGO_GEMM_BLAS)
             continue;
@@ -185,6 +201,8 @@ static void register_weights_variant(const tb_shape_entry *e, int n) {
             if (isa_wanted(e, tconv_isa_name(i)))
                 add_tconv_bench(e, n, (tconv_algo)a, tconv_isa_name(i), "", 0);
     }
+    for (int i = 0; i < tconv_isa_count(); i++)
+        if (isa_wanted(e, tconv_isa_name(i))) add_auto_benches(e, n, tconv_isa_name(i));
     /* The oracle never changes: the timing check divides by its time, measured in this run. */
     if (tb_cfg.with_reference) add_tconv_bench(e, n, TCONV_ALGO_REFERENCE, "scalar", "", 0);
     if (tb_cfg.test_wrong_kernel)
@@ -490,7 +508,7 @@ static void activate(tb_bench *b) {
         return;
     }
     cur.runner.ops = b->ops, cur.runner.algo = b->algo, cur.runner.isa = b->isa,
-    cur.runner.perturb = b->perturb;
+    cur.runner.perturb = b->perturb, cur.runner.tune = b->tune;
     cur.runner.threads = b->threads;
     cur.nsets = nsets_for(d);
     char why[512] = "";

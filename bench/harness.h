@@ -99,6 +99,7 @@ struct tb_runner {
     const char *isa; /* our ISA tag; NULL for peers */
     int threads;     /* threads the runner uses: our plan's, oneDNN's OpenMP, XNNPACK's pool */
     int perturb;     /* test-only: change one output after every run */
+    int tune;        /* options.tune of our plan (AUTO: 0 heuristic, 1 measured) */
     /* filled by create */
     void *impl;
     double plan_seconds; /* one-time cost: plan / primitive / operator creation + weight packing */

@@ -46,7 +46,7 @@ static tb_status tconv_create(tb_runner *r, const tb_data *d, int nsets, char *w
     /* The benchmark's thread count, explicitly (TCONV_NUM_THREADS only applies to threads = 0).
      * gemm_blas: the plan pins OpenBLAS to one thread and runs its GEMM tiles and col2im on the
      * plan's threads, so the harness leaves OpenBLAS's own count alone. */
-    tconv_plan_options opt = {.isa = r->isa, .threads = r->threads};
+    tconv_plan_options opt = {.isa = r->isa, .threads = r->threads, .tune = r->tune};
     double t0 = tb_now();
     tconv_status st = tconv_plan_create_ex(&d->s, r->algo, d->w, d->b, &opt, &t->plan);
     r->plan_seconds = tb_now() - t0;
@@ -61,15 +61,19 @@ static tb_status tconv_create(tb_runner *r, const tb_data *d, int nsets, char *w
     }
     r->plan_bytes = (double)tconv_plan_memory_bytes(t->plan);
     r->layout_seconds = -1;
+    tconv_algo algo = tconv_plan_algo(t->plan); /* AUTO: the algorithm it chose */
     /* gemm_blas runs OpenBLAS's own kernels for the GEMM: judge it against the machine's best
      * peak; every other algorithm runs only the plan's ISA kernels. */
-    r->peak_isa = r->algo == TCONV_ALGO_GEMM_BLAS ? NULL : tconv_plan_isa(t->plan);
+    r->peak_isa = algo == TCONV_ALGO_GEMM_BLAS ? NULL : tconv_plan_isa(t->plan);
     r->label[0] = '\0';
+    /* AUTO's label names its choice ("chose gemm: <kernels>"; scripts/tune_auto.py reads it). */
+    if (r->algo == TCONV_ALGO_AUTO)
+        snprintf(r->label, sizeof r->label, "chose %s: ", tconv_algo_name(algo));
     for (int loop = 0; loop < 4; loop++) {
-        const char *k = tconv_kernel_name(r->algo, loop, r->isa);
+        const char *k = tconv_kernel_name(algo, loop, r->isa);
         if (!k) break;
         size_t len = strlen(r->label);
-        snprintf(r->label + len, sizeof r->label - len, "%s%s", len ? "+" : "", k);
+        snprintf(r->label + len, sizeof r->label - len, "%s%s", loop ? "+" : "", k);
     }
     if (r->perturb) {
         tb_perturbed_index = d->ny / 2;

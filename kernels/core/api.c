@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../algos/auto_tune.h"
 #include "error.h"
 #include "plan.h"
 
@@ -74,6 +75,30 @@ static size_t count_nonzeros(const float *w, size_t n) {
     return nz;
 }
 
+/* One plan of a resolved algorithm: threads first (drivers size per-thread scratch by them), then
+ * the driver's tables and packing, then the weight count. */
+static tconv_status build_plan(const tconv_geometry *g, tconv_algo algo,
+                               const tconv_kernels *kernels, const float *w, const float *bias,
+                               const tconv_plan_options *options, tconv_plan **out) {
+    tconv_plan *plan = calloc(1, sizeof *plan);
+    if (plan == NULL) return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate the plan");
+    plan->g = *g;
+    plan->algo = algo;
+    plan->k = *kernels;
+    plan->ops = ops_for(algo);
+    plan->memory_bytes = sizeof *plan;
+    tconv_status st = tconv_parallel_init(plan, options);
+    if (st == TCONV_OK) st = plan->ops->create(plan, w, bias);
+    /* After create: every driver has read all of w by then, so w is known to be that long. */
+    if (st == TCONV_OK) plan->weight_nonzeros = count_nonzeros(w, g->w_elems);
+    if (st != TCONV_OK) {
+        tconv_plan_destroy(plan);
+        return st;
+    }
+    *out = plan;
+    return TCONV_OK;
+}
+
 tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const float *w,
                                   const float *bias, const tconv_plan_options *options,
                                   tconv_plan **out) {
@@ -88,22 +113,29 @@ tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const f
     tconv_kernels kernels;
     st = tconv_select_kernels(options ? options->isa : NULL, &kernels);
     if (st != TCONV_OK) return st;
-    if (algo == TCONV_ALGO_AUTO) algo = tconv_auto_choose(&g);
-
-    tconv_plan *plan = calloc(1, sizeof *plan);
-    if (plan == NULL) return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate the plan");
-    plan->g = g;
-    plan->algo = algo;
-    plan->k = kernels;
-    plan->ops = ops_for(algo);
-    plan->memory_bytes = sizeof *plan;
-    st = tconv_parallel_init(plan, options); /* first: drivers size per-thread scratch by it */
-    if (st == TCONV_OK) st = plan->ops->create(plan, w, bias);
-    /* After create: every driver has read all of w by then, so w is known to be that long. */
-    if (st == TCONV_OK) plan->weight_nonzeros = count_nonzeros(w, g.w_elems);
-    if (st != TCONV_OK) {
-        tconv_plan_destroy(plan);
-        return st;
+    if (options && (options->tune < 0 || options->tune > 1))
+        return tconv_fail(TCONV_ERR_INVALID,
+                          "tune (%d) must be 0 (AUTO uses its heuristic) or 1 (AUTO measures)",
+                          options->tune);
+    if (algo == TCONV_ALGO_AUTO && options && options->tune == 1)
+        return tconv_auto_tune_create(&g, &kernels, w, bias, options, out);
+    int automatic = algo == TCONV_ALGO_AUTO;
+    if (automatic) algo = tconv_auto_choose(&g, &kernels);
+    tconv_plan *plan;
+    st = build_plan(&g, algo, &kernels, w, bias, options, &plan);
+    if (st != TCONV_OK) return st;
+    /* The density is known once a plan has read all of w: below the crossover AUTO trades the
+     * dense plan for a sparse one (plan time twice, on those shapes only). A shape sparse does
+     * not take (UNSUPPORTED: its 32-bit indices) keeps the dense plan; other failures (NOMEM)
+     * are reported like any plan's. */
+    tconv_plan *sparse_plan;
+    if (automatic && tconv_sparse_preferred(&g, tconv_plan_weight_density(plan))) {
+        st = build_plan(&g, TCONV_ALGO_SPARSE, &kernels, w, bias, options, &sparse_plan);
+        if (st != TCONV_OK && st != TCONV_ERR_UNSUPPORTED) {
+            tconv_plan_destroy(plan);
+            return st;
+        }
+        if (st == TCONV_OK) tconv_plan_destroy(plan), plan = sparse_plan;
     }
     *out = plan;
     return tconv_succeed();

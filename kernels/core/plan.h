@@ -36,8 +36,13 @@ tconv_status tconv_plan_alloc(tconv_plan *plan, const char *what, size_t count, 
 extern const tconv_algo_ops tconv_reference_ops, tconv_zero_insert_ops, tconv_direct_ops,
     tconv_gemm_ops, tconv_gemm_blas_ops, tconv_sparse_ops;
 
-/* AUTO's choice for a validated shape (kernels/algos/auto.c). */
-tconv_algo tconv_auto_choose(const tconv_geometry *g);
+/* AUTO's heuristic (tune = 0) for a validated shape and the plan's kernels (kernels/algos/auto.c):
+ * direct, gemm or sparse, whichever the cost model estimates fastest. */
+tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k);
+/* The cost model behind it: estimated seconds of one single-thread run of `algo` (direct, gemm,
+ * sparse; gemm_blas gets gemm's estimate). tune = 1 scales it to skip candidates that cannot fit
+ * in its budget. */
+double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo);
 
 /* Weight density (nonzeros / weights) at or below which sparse beats the best dense algorithm
  * on this layer class (kernels/algos/sparse.c, measured: results/READING.md "Sparse weights"). */

@@ -104,7 +104,14 @@ typedef struct tconv_plan_options {
     /* Optional pthreadpool_t owned by the caller (shared with XNNPACK, say); when set, threads
      * is ignored and the plan runs on that pool, which must outlive the plan. */
     void *threadpool;
-    /* Reserved for tuning (single-core performance and AUTO); must be 0 (else INVALID). */
+    /* How TCONV_ALGO_AUTO chooses (other algorithms ignore it); anything but 0 or 1 is INVALID.
+     * 0: a cost model fitted to a benchmark sweep (no timing; kernels/algos/auto.c).
+     * 1: times direct, gemm, sparse and gemm_blas (when built) on this shape, ISA and thread
+     *    count at plan time within a budget (10 runs of the model's choice or 50 ms, whichever
+     *    is larger) and keeps the fastest, like FFTW_MEASURE. Decisions are cached per (shape,
+     *    ISA, threads) in the process and, when TCONV_WISDOM=<path> is set, read from and written
+     *    to that file (plain text, checked: a bad or foreign file fails with INVALID naming the
+     *    file and line). See README.md, "AUTO". */
     int tune;
 } tconv_plan_options;
 
