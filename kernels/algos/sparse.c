@@ -422,14 +422,15 @@ static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
 const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
 
 /* The density at or below which AUTO should pick sparse. Measured (AVX-512, 1 thread, medians of
- * 3, shared 2-vCPU Xeon, noisy) against the fastest dense of ours:
- *   DCGAN 512->256 (8x8 in): d1 67.5 ms vs 4.0, d0.3 16.9 vs 4.4, d0.1 6.5 vs 4.1: no crossover
- *     above 0.1 (about 0.06 extrapolated: time scales with density, dense does not);
- *   pix2pix 1024->512 (8x8): d0.1 23.1 ms vs 21.6: crossover about 0.09;
- *   FCN upscores, bilinear (density 1/21 = 0.048): 3.4 / 11.6 / 19.4 ms vs direct 4.9 / 13.1 /
- *     23.1: sparse 1.1-1.4x faster.
- * So one class for now: density <= 0.05 (the kernels' short rows on small planes make the
- * constant high; see READING.md). */
+ * 3 of thread CPU time, shared 2-vCPU Xeon, noisy) against the fastest dense of ours, with the
+ * padded layout and input blocks:
+ *   DCGAN 512->256 (8x8 in): d1 5.47 ms vs 1.85, d0.3 1.83 vs 1.91, d0.1 0.75 vs 1.83:
+ *     crossover about 0.3;
+ *   pix2pix 1024->512 (8x8): d1 25.3 vs 10.9, d0.3 7.53 vs 10.2, d0.1 3.70 vs 10.3: about 0.4;
+ *   FCN upscores, bilinear (density 1/21 = 0.048): 0.83 / 1.94 / 2.54 ms vs direct 3.60 / 6.98 /
+ *     10.3: sparse 3.6-4.3x faster.
+ * The constant (TCONV_SPARSE_CROSSOVER_DEFAULT, plan.h, still 0.05 from the rectangle-only
+ * kernels) could now be about 0.25; it is not changed here (outside this change's files). */
 int tconv_sparse_preferred(const tconv_geometry *g, double density) {
     (void)g;
     return density <= TCONV_SPARSE_CROSSOVER_DEFAULT;
