@@ -15,12 +15,13 @@
 
 /* batch, cin, cout, h, w, kh, kw, sh, sw, ph, pw, oph, opw, dh, dw, groups */
 static const tconv_shape shapes[] = {
-    {1, 8, 6, 5, 7, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},   /* DCGAN-like, odd sizes */
-    {2, 6, 4, 9, 4, 3, 3, 2, 3, 1, 0, 1, 2, 1, 1, 2},   /* groups, out_pad, unequal strides */
-    {1, 5, 5, 4, 6, 16, 16, 8, 8, 4, 4, 0, 0, 1, 1, 1}, /* FCN-like k = 2s */
-    {1, 3, 2, 6, 6, 3, 2, 1, 1, 0, 1, 0, 0, 2, 3, 1},   /* stride 1, dilation */
-    {1, 2, 3, 3, 3, 2, 2, 5, 5, 0, 0, 0, 0, 1, 1, 1},   /* stride > kernel: empty phases */
-    {1, 4, 3, 3, 3, 5, 5, 1, 1, 3, 3, 0, 0, 1, 1, 1},   /* padding crops taps away */
+    {1, 8, 6, 5, 7, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},     /* DCGAN-like, odd sizes */
+    {2, 6, 4, 9, 4, 3, 3, 2, 3, 1, 0, 1, 2, 1, 1, 2},     /* groups, out_pad, unequal strides */
+    {1, 5, 5, 4, 6, 16, 16, 8, 8, 4, 4, 0, 0, 1, 1, 1},   /* FCN-like k = 2s */
+    {1, 3, 2, 6, 6, 3, 2, 1, 1, 0, 1, 0, 0, 2, 3, 1},     /* stride 1, dilation */
+    {1, 2, 3, 3, 3, 2, 2, 5, 5, 0, 0, 0, 0, 1, 1, 1},     /* stride > kernel: empty phases */
+    {1, 4, 3, 3, 3, 5, 5, 1, 1, 3, 3, 0, 0, 1, 1, 1},     /* padding crops taps away */
+    {1, 160, 9, 16, 16, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* input > 128 KB: input blocks */
 };
 static const double densities[] = {0.0, 0.05, 0.3, 1.0};
 
@@ -126,10 +127,44 @@ static void test_zero_weight_stops_nan(void **state) {
     free(x), free(xz), free(w), free(y), free(yr);
 }
 
-/* y is bit-for-bit the same on 1 and 3 threads with pruned weights. */
-static void test_threads_bit_identical(void **state) {
+/* An infinite weight reaches exactly the outputs the reference gives it: sparse must not meet it
+ * with the zero padding of its padded layout (0 * Inf = NaN where the reference is finite). The
+ * DCGAN-like shape's edge taps read past the input, so padding is met if it is used. */
+static void test_infinite_weight_only_where_reference(void **state) {
     (void)state;
-    const tconv_shape *s = &shapes[1];
+    const tconv_shape *s = &shapes[0];
+    size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w);
+    float *y = malloc(ny * sizeof *y), *yr = malloc(ny * sizeof *y);
+    tu_rng r;
+    tu_seed(&r, 5);
+    tu_fill(&r, x, nx), tu_fill(&r, w, nw);
+    for (size_t i = 0; i < nx; i++)
+        if (x[i] == 0.0f) x[i] = 0.5f; /* Inf * 0 would make the reference NaN too */
+    w[0] = INFINITY; /* input 0, output 0, tap (0, 0): its rectangle starts past the edge */
+    assert_int_equal(tconv_forward(s, TCONV_ALGO_REFERENCE, x, w, NULL, yr), TCONV_OK);
+    int finite = 0, infinite = 0;
+    for (size_t j = 0; j < ny; j++) finite += isfinite(yr[j]) != 0, infinite += isinf(yr[j]) != 0;
+    assert_true(finite > 0 && infinite > 0); /* both kinds of output exist */
+    for (int i = 0; i < tconv_isa_count(); i++) {
+        const char *isa = tconv_isa_name(i);
+        if (!tconv_isa_compiled(isa) || !tconv_isa_supported(isa)) continue;
+        tconv_plan_options o = {isa, 1, NULL, 0};
+        tconv_plan *plan = NULL;
+        assert_int_equal(tconv_plan_create_ex(s, TCONV_ALGO_SPARSE, w, NULL, &o, &plan), TCONV_OK);
+        assert_int_equal(tconv_plan_run(plan, x, y), TCONV_OK);
+        for (size_t j = 0; j < ny; j++) {
+            if (isfinite(yr[j]) != isfinite(y[j]) || isnan(yr[j]) != isnan(y[j]))
+                fail_msg("isa %s output %zu: sparse %g, reference %g", isa, j, (double)y[j],
+                         (double)yr[j]);
+        }
+        tconv_plan_destroy(plan);
+    }
+    free(x), free(w), free(y), free(yr);
+}
+
+/* y is bit-for-bit the same on 1 and 3 threads with pruned weights (groups; input blocks). */
+static void threads_bit_identical(const tconv_shape *s) {
     size_t nz, nx = tu_x_elems(s), ny = tu_y_elems(s);
     float *w = pruned_weights(s, 0.3, 5, &nz), *x = malloc(nx * sizeof *x);
     float *y1 = malloc(ny * sizeof *y1), *y3 = malloc(ny * sizeof *y3);
@@ -147,11 +182,18 @@ static void test_threads_bit_identical(void **state) {
     free(w), free(x), free(y1), free(y3);
 }
 
+static void test_threads_bit_identical(void **state) {
+    (void)state;
+    threads_bit_identical(&shapes[1]);
+    threads_bit_identical(&shapes[6]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pruned_matches_reference),
         cmocka_unit_test(test_density_for_every_algorithm),
         cmocka_unit_test(test_zero_weight_stops_nan),
+        cmocka_unit_test(test_infinite_weight_only_where_reference),
         cmocka_unit_test(test_threads_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

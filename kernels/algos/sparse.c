@@ -1,6 +1,7 @@
 /* sparse: zero weights dropped at plan time; each output channel streams its nonzero weights,
  * each times the input rectangle its kernel tap reads (C^T's pixel structure, per tap). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +16,24 @@
 typedef struct sparse_state {
     tconv_sparse_tap *taps; /* [taps]: each tap's rectangle (rows 0: lands nowhere) */
     tconv_sparse_run *runs; /* per (group, output channel), the taps with nonzeros, in order */
-    size_t *chan_runs;      /* [groups*cout_g + 1] offsets into runs */
+    size_t *chan_runs;      /* [groups*cout_g*blocks + 1] offsets into runs, per input block */
     uint32_t *chan;         /* per nonzero: input channel * in_plane */
     float *w;               /* per nonzero: its weight */
     float *bias;            /* [groups*cout_g] */
-    float *acc;             /* [threads][acc_elems]: one output channel in phase layout */
+    float *acc;             /* [threads][chunk*acc_elems]: output channels in phase layout */
     size_t nnz, acc_elems;
+    /* Cache blocking (padded layout): input channels in blocks of block_c whose padded planes fit
+     * L1, each block swept over a chunk of output channels whose accumulators fit L2, so x is
+     * read from L1 rather than once per output channel from L2. blocks = 1 otherwise. */
+    size_t block_c, blocks, chunk;
     size_t phases_h, phases_w, cells_h, cells_w; /* phase grid and cells per phase */
+    size_t phase_elems, acc_rstride;             /* one phase's acc floats; its row stride */
+    /* Padded layout (all weights finite): x copied into zero-padded planes whose row stride is
+     * acc's, so every tap of a phase reads one contiguous stream as long as the whole phase, and
+     * all taps of a phase form one run (summed in registers by the kernels). */
+    int padded;
+    size_t pad_h, pad_w, x_rstride, x_plane; /* x's layout as the kernels see it */
+    float *xpad;                             /* [channels*x_plane + VL slack] */
 } sparse_state;
 
 /* One axis of one tap: output o = i*stride - pad + t*dilation lies in phase (t*d - p) mod s, cell
@@ -98,6 +110,151 @@ static void walk_nonzeros(const tconv_geometry *g, const float *w, sparse_state 
     *nnz_out = nnz, *runs_out = runs;
 }
 
+static int all_finite(const float *w, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i])) return 0;
+    return 1;
+}
+
+/* The padded layout's sizes: pads so that every cell q of a phase reads input q - shift + pad
+ * inside the plane, rows Wp wide; one spare row and 16 floats of slack (after the last plane)
+ * absorb the junk columns and the phase length rounded up to whole vectors. Returns 0 when the
+ * offsets would not fit 32 bits (then the rectangle layout is used). */
+static int plan_padding(const tconv_geometry *g, sparse_state *st) {
+    const tconv_shape *s = &g->s;
+    int64_t sy_min = INT64_MAX, sy_max = INT64_MIN, sx_min = INT64_MAX, sx_max = INT64_MIN;
+    for (int64_t ky = 0; ky < s->kernel_h; ky++)
+        for (int64_t kx = 0; kx < s->kernel_w; kx++) {
+            axis_span r = axis_span_of(s->in_h, g->out_h, ky, s->stride_h, s->pad_h, s->dilation_h);
+            axis_span c = axis_span_of(s->in_w, g->out_w, kx, s->stride_w, s->pad_w, s->dilation_w);
+            if (r.n == 0 || c.n == 0) continue;
+            sy_min = r.shift < sy_min ? r.shift : sy_min,
+            sy_max = r.shift > sy_max ? r.shift : sy_max;
+            sx_min = c.shift < sx_min ? c.shift : sx_min,
+            sx_max = c.shift > sx_max ? c.shift : sx_max;
+        }
+    if (sy_min == INT64_MAX) return 0; /* no tap lands: nothing to stream */
+    double ph = sy_max > 0 ? (double)sy_max : 0.0, pw = sx_max > 0 ? (double)sx_max : 0.0;
+    double wp = pw + (double)s->in_w, hp = ph + (double)s->in_h;
+    if (pw - (double)sx_min + (double)st->cells_w > wp)
+        wp = pw - (double)sx_min + (double)st->cells_w;
+    if (ph - (double)sy_min + (double)st->cells_h > hp)
+        hp = ph - (double)sy_min + (double)st->cells_h;
+    hp += 1.0;
+    double phase = (double)st->cells_h * wp + 16.0; /* bound on the rounded length */
+    if ((double)(g->cin_g + 2) * hp * wp >= (double)UINT32_MAX ||
+        (double)st->phases_h * (double)st->phases_w * phase >= (double)UINT32_MAX ||
+        (double)g->groups * (double)g->cin_g * hp * wp >= 1e15)
+        return 0;
+    /* Tiny phases (stride near the output size) would round up to mostly junk: the padded
+     * accumulator may be at most twice the rectangle layout's. */
+    if (2.0 * (double)st->acc_elems < (double)st->phases_h * (double)st->phases_w * phase) return 0;
+    st->pad_h = (size_t)ph, st->pad_w = (size_t)pw, st->x_rstride = (size_t)wp;
+    st->x_plane = (size_t)hp * (size_t)wp, st->acc_rstride = (size_t)wp;
+    st->phase_elems = (st->cells_h * st->x_rstride + 15) / 16 * 16;
+    st->acc_elems = st->phases_h * st->phases_w * st->phase_elems;
+    size_t plane_bytes = st->x_plane * sizeof(float);
+    /* Inputs of at most 128 KB (FCN: 21 channels) stay cached whole: blocks would only add
+     * passes over acc (measured slower there). */
+    st->block_c = plane_bytes < 32768 ? 32768 / plane_bytes : 1;
+    if (g->cin_g * plane_bytes <= 131072) st->block_c = g->cin_g;
+    if (st->block_c > g->cin_g) st->block_c = g->cin_g;
+    st->blocks = (g->cin_g + st->block_c - 1) / st->block_c;
+    st->chunk = st->acc_elems < 65536 ? 65536 / st->acc_elems : 1;
+    if (st->chunk > g->groups * g->cout_g) st->chunk = g->groups * g->cout_g;
+    return 1;
+}
+
+/* Padded layout: one run per (output channel, phase) holding every tap of the phase; a
+ * nonzero's chan is its channel's plane plus its tap's start, so the run's taps interleave in
+ * one register-summed pass. Taps in order within a phase, input channels in order within a tap.
+ * order/first: the landing taps grouped by phase (counting sort, taps ascending). */
+static void walk_nonzeros_padded(const tconv_geometry *g, const float *w, sparse_state *st,
+                                 const uint32_t *order, const size_t *first, const uint32_t *tap_x,
+                                 int fill, size_t *nnz_out, size_t *runs_out) {
+    size_t nnz = 0, runs = 0, phases = st->phases_h * st->phases_w;
+    for (size_t grp = 0; grp < g->groups; grp++)
+        for (size_t o = 0; o < g->cout_g; o++)
+            for (size_t b = 0; b < st->blocks; b++) {
+                if (fill) st->chan_runs[(grp * g->cout_g + o) * st->blocks + b] = runs;
+                size_t c0 = b * st->block_c, c1 = c0 + st->block_c;
+                if (c1 > g->cin_g) c1 = g->cin_g;
+                for (size_t ph = 0; ph < phases; ph++) {
+                    size_t begin = nnz;
+                    for (size_t i = first[ph]; i < first[ph + 1]; i++) {
+                        size_t t = order[i];
+                        for (size_t c = c0; c < c1; c++) {
+                            float v = weight_at(g, w, grp, o, c, t);
+                            if (v == 0.0f) continue;
+                            if (fill)
+                                st->chan[nnz] = (uint32_t)(c * st->x_plane + tap_x[t]),
+                                st->w[nnz] = v;
+                            nnz++;
+                        }
+                    }
+                    if (nnz == begin) continue;
+                    if (fill)
+                        st->runs[runs] =
+                            (tconv_sparse_run){(uint32_t)ph, (uint32_t)begin, (uint32_t)nnz};
+                    runs++;
+                }
+            }
+    if (fill) st->chan_runs[g->groups * g->cout_g * st->blocks] = runs;
+    *nnz_out = nnz, *runs_out = runs;
+}
+
+/* The padded layout's tables: tap[phase] is the whole phase as one row; per landing tap its
+ * stream start in a padded plane, grouped by phase. */
+static tconv_status build_padded(tconv_plan *plan, sparse_state *st, uint32_t **order,
+                                 size_t **first, uint32_t **tap_x) {
+    const tconv_geometry *g = &plan->g;
+    const tconv_shape *s = &g->s;
+    size_t phases = st->phases_h * st->phases_w;
+    tconv_status rc =
+        tconv_plan_alloc(plan, "sparse phase table", phases, sizeof *st->taps, (void **)&st->taps);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse tap order", g->taps, sizeof **order, (void **)order);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse tap starts", g->taps, sizeof **tap_x, (void **)tap_x);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "sparse phase firsts", phases + 1, sizeof **first,
+                              (void **)first);
+    if (rc != TCONV_OK) return rc;
+    for (size_t ph = 0; ph < phases; ph++)
+        st->taps[ph] =
+            (tconv_sparse_tap){0, (uint32_t)(ph * st->phase_elems), 1, (uint32_t)st->phase_elems};
+    size_t *count = *first;
+    memset(count, 0, (phases + 1) * sizeof *count);
+    uint32_t *phase_of = *order; /* reused: phase per tap, then the sorted order */
+    for (int64_t ky = 0; ky < s->kernel_h; ky++)
+        for (int64_t kx = 0; kx < s->kernel_w; kx++) {
+            size_t t = (size_t)(ky * s->kernel_w + kx);
+            axis_span r = axis_span_of(s->in_h, g->out_h, ky, s->stride_h, s->pad_h, s->dilation_h);
+            axis_span c = axis_span_of(s->in_w, g->out_w, kx, s->stride_w, s->pad_w, s->dilation_w);
+            phase_of[t] = UINT32_MAX;
+            if (r.n == 0 || c.n == 0) continue;
+            phase_of[t] = (uint32_t)(r.phase * st->phases_w + c.phase);
+            (*tap_x)[t] = (uint32_t)((size_t)((int64_t)st->pad_h - r.shift) * st->x_rstride +
+                                     (size_t)((int64_t)st->pad_w - c.shift));
+            count[phase_of[t] + 1]++;
+        }
+    for (size_t ph = 0; ph < phases; ph++) count[ph + 1] += count[ph];
+    /* Stable placement by phase; phase_of is read before order overwrites it, via a copy. */
+    uint32_t *sorted = malloc(g->taps * sizeof *sorted);
+    size_t *next = malloc((phases + 1) * sizeof *next);
+    if (!sorted || !next) {
+        free(sorted), free(next);
+        return tconv_fail(TCONV_ERR_NOMEM, "cannot allocate the sparse tap sort (%zu taps)",
+                          g->taps);
+    }
+    memcpy(next, count, (phases + 1) * sizeof *next);
+    for (size_t t = 0; t < g->taps; t++)
+        if (phase_of[t] != UINT32_MAX) sorted[next[phase_of[t]]++] = (uint32_t)t;
+    memcpy(*order, sorted, g->taps * sizeof *sorted);
+    free(sorted), free(next);
+    return TCONV_OK;
+}
+
 /* 32-bit offsets keep the streamed records small; these bounds make them fit. */
 static tconv_status check_index_range(const tconv_geometry *g, size_t acc_elems) {
     if (g->in_plane > UINT32_MAX / g->cin_g || g->w_elems > UINT32_MAX || acc_elems > UINT32_MAX)
@@ -126,19 +283,36 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
         rc = tconv_size_mul(g, "sparse accumulator (out_h*out_w)", &st0.acc_elems, ph, pw);
     if (rc == TCONV_OK) rc = check_index_range(g, st0.acc_elems);
     if (rc != TCONV_OK) return rc;
+    st0.phase_elems = st0.cells_h * st0.cells_w, st0.acc_rstride = st0.cells_w;
+    st0.x_rstride = g->in_w, st0.x_plane = g->in_plane;
+    st0.block_c = g->cin_g, st0.blocks = 1, st0.chunk = 1;
+    st0.padded = all_finite(w, g->w_elems) && plan_padding(g, &st0);
     sparse_state *st;
     rc = tconv_plan_alloc(plan, "sparse state", 1, sizeof *st, (void **)&st);
     if (rc == TCONV_OK) *st = st0;
-    if (rc == TCONV_OK)
+    if (rc == TCONV_OK && !st->padded)
         rc = tconv_plan_alloc(plan, "sparse tap table", g->taps, sizeof *st->taps,
                               (void **)&st->taps);
+    if (rc == TCONV_OK && st->padded) /* zeroed once: only the interior is rewritten per image */
+        rc = tconv_plan_alloc(plan, "sparse padded input (channels*padded plane)",
+                              g->groups * g->cin_g * st->x_plane + 16, sizeof(float),
+                              (void **)&st->xpad);
+    if (rc == TCONV_OK && st->padded)
+        memset(st->xpad, 0, (g->groups * g->cin_g * st->x_plane + 16) * sizeof(float));
     if (rc != TCONV_OK) return rc;
-    build_taps(g, st);
-    size_t runs;
-    walk_nonzeros(g, w, st, 0, &st->nnz, &runs);
+    uint32_t *order = NULL, *tap_x = NULL;
+    size_t *first = NULL, runs;
+    if (st->padded) {
+        rc = build_padded(plan, st, &order, &first, &tap_x);
+        if (rc != TCONV_OK) return rc;
+        walk_nonzeros_padded(g, w, st, order, first, tap_x, 0, &st->nnz, &runs);
+    } else {
+        build_taps(g, st);
+        walk_nonzeros(g, w, st, 0, &st->nnz, &runs);
+    }
     rc = tconv_plan_alloc(plan, "sparse runs", runs, sizeof *st->runs, (void **)&st->runs);
     if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "sparse channel runs", g->groups * g->cout_g + 1,
+        rc = tconv_plan_alloc(plan, "sparse channel runs", g->groups * g->cout_g * st->blocks + 1,
                               sizeof *st->chan_runs, (void **)&st->chan_runs);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "sparse channels", st->nnz, sizeof *st->chan,
@@ -150,9 +324,12 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
                               (void **)&st->bias);
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "sparse accumulators (threads*out_h*out_w)", plan->par.threads,
-                              st->acc_elems * sizeof(float), (void **)&st->acc);
+                              st->chunk * st->acc_elems * sizeof(float), (void **)&st->acc);
     if (rc != TCONV_OK) return rc;
-    walk_nonzeros(g, w, st, 1, &st->nnz, &runs);
+    if (st->padded)
+        walk_nonzeros_padded(g, w, st, order, first, tap_x, 1, &st->nnz, &runs);
+    else
+        walk_nonzeros(g, w, st, 1, &st->nnz, &runs);
     if (bias) memcpy(st->bias, bias, g->groups * g->cout_g * sizeof(float));
     plan->state = st;
     return TCONV_OK;
@@ -164,9 +341,10 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
 static void store_channel(const tconv_geometry *g, const sparse_state *st, const float *acc,
                           float bias, float *y) {
     size_t sh = (size_t)g->s.stride_h, sw = (size_t)g->s.stride_w;
-    size_t phase_cells = st->cells_h * st->cells_w;
+    size_t phase_cells = st->phase_elems;
     for (size_t oy = 0; oy < g->out_hs; oy++) {
-        const float *src = acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->cells_w;
+        const float *src =
+            acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->acc_rstride;
         float *dst = y + oy * g->out_ws;
         for (size_t px = 0; px < st->phases_w; px++) {
             const float *row = src + px * phase_cells;
@@ -182,47 +360,77 @@ typedef struct sparse_work {
     float *y;
 } sparse_work;
 
-/* Output channels [c0, c0 + n) of one image, (group, channel) flattened: each is accumulated
- * whole by one thread in the plan's order, so y does not depend on the thread count. */
+/* Output channels [c0, c0 + n) of one image, (group, channel) flattened, in chunks whose
+ * accumulators stay in cache; each input block is swept over the whole chunk. A channel's sums
+ * run in the plan's order (blocks, then phases) whatever the chunk or thread, so y does not
+ * depend on the thread count. */
 static void sparse_channels(void *context, size_t c0, size_t n) {
     const sparse_work *work = context;
     const tconv_plan *plan = work->plan;
     const tconv_geometry *g = &plan->g;
     const sparse_state *st = plan->state;
     size_t slot = tconv_parallel_claim(&plan->par);
-    float *acc = st->acc + slot * st->acc_elems;
-    for (size_t ch = c0; ch < c0 + n; ch++) {
-        size_t grp = ch / g->cout_g;
-        memset(acc, 0, st->acc_elems * sizeof *acc);
-        plan->k.sparse.fn(st->chan_runs[ch + 1] - st->chan_runs[ch], st->runs + st->chan_runs[ch],
-                          st->taps, st->chan, st->w, work->x + grp * g->cin_g * g->in_plane,
-                          g->in_w, acc, st->cells_w);
-        store_channel(g, st, acc, st->bias[ch], work->y + ch * g->out_plane);
+    float *acc = st->acc + slot * st->chunk * st->acc_elems;
+    for (size_t k0 = c0; k0 < c0 + n; k0 += st->chunk) {
+        size_t kn = c0 + n - k0 < st->chunk ? c0 + n - k0 : st->chunk;
+        memset(acc, 0, kn * st->acc_elems * sizeof *acc);
+        for (size_t b = 0; b < st->blocks; b++)
+            for (size_t k = 0; k < kn; k++) {
+                size_t ch = k0 + k, r = ch * st->blocks + b;
+                plan->k.sparse.fn(st->chan_runs[r + 1] - st->chan_runs[r],
+                                  st->runs + st->chan_runs[r], st->taps, st->chan, st->w,
+                                  work->x + ch / g->cout_g * g->cin_g * st->x_plane, st->x_rstride,
+                                  acc + k * st->acc_elems, st->acc_rstride);
+            }
+        for (size_t k = 0; k < kn; k++)
+            store_channel(g, st, acc + k * st->acc_elems, st->bias[k0 + k],
+                          work->y + (k0 + k) * g->out_plane);
     }
     tconv_parallel_release(&plan->par, slot);
+}
+
+/* One image's x into the padded planes' interiors (the borders stay zero from create). */
+static void pad_input(const tconv_geometry *g, const sparse_state *st, const float *x) {
+    for (size_t c = 0; c < g->groups * g->cin_g; c++)
+        for (size_t iy = 0; iy < (size_t)g->s.in_h; iy++)
+            memcpy(st->xpad + c * st->x_plane + (st->pad_h + iy) * st->x_rstride + st->pad_w,
+                   x + c * g->in_plane + iy * g->in_w, g->in_w * sizeof *x);
+}
+
+/* Channels per parallel tile: whole chunks when there are enough for every thread four times,
+ * else smaller tiles for balance. Any tiling gives the same y. */
+static size_t sparse_tile(const tconv_plan *plan) {
+    const sparse_state *st = plan->state;
+    size_t channels = plan->g.groups * plan->g.cout_g, threads = plan->par.threads;
+    size_t share = (channels + 4 * threads - 1) / (4 * threads);
+    size_t tile = st->chunk < share ? st->chunk : share;
+    return tile ? tile : 1;
 }
 
 static void sparse_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     size_t channels = g->groups * g->cout_g;
+    const sparse_state *st = plan->state;
     for (size_t n = 0; n < g->batch; n++) {
-        sparse_work work = {plan, x + n * g->groups * g->cin_g * g->in_plane, NULL,
-                            y + n * channels * g->out_plane};
-        tconv_parallel_1d(&plan->par, sparse_channels, &work, channels, 1);
+        const float *xn = x + n * g->groups * g->cin_g * g->in_plane;
+        if (st->padded) pad_input(g, st, xn), xn = st->xpad;
+        sparse_work work = {plan, xn, NULL, y + n * channels * g->out_plane};
+        tconv_parallel_1d(&plan->par, sparse_channels, &work, channels, sparse_tile(plan));
     }
 }
 
 const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
 
 /* The density at or below which AUTO should pick sparse. Measured (AVX-512, 1 thread, medians of
- * 3, shared 2-vCPU Xeon, noisy) against the fastest dense of ours:
- *   DCGAN 512->256 (8x8 in): d1 67.5 ms vs 4.0, d0.3 16.9 vs 4.4, d0.1 6.5 vs 4.1: no crossover
- *     above 0.1 (about 0.06 extrapolated: time scales with density, dense does not);
- *   pix2pix 1024->512 (8x8): d0.1 23.1 ms vs 21.6: crossover about 0.09;
- *   FCN upscores, bilinear (density 1/21 = 0.048): 3.4 / 11.6 / 19.4 ms vs direct 4.9 / 13.1 /
- *     23.1: sparse 1.1-1.4x faster.
- * So one class for now: density <= 0.05 (the kernels' short rows on small planes make the
- * constant high; see READING.md). */
+ * 3 of thread CPU time, shared 2-vCPU Xeon, noisy) against the fastest dense of ours, with the
+ * padded layout and input blocks:
+ *   DCGAN 512->256 (8x8 in): d1 5.47 ms vs 1.85, d0.3 1.83 vs 1.91, d0.1 0.75 vs 1.83:
+ *     crossover about 0.3;
+ *   pix2pix 1024->512 (8x8): d1 25.3 vs 10.9, d0.3 7.53 vs 10.2, d0.1 3.70 vs 10.3: about 0.4;
+ *   FCN upscores, bilinear (density 1/21 = 0.048): 0.83 / 1.94 / 2.54 ms vs direct 3.60 / 6.98 /
+ *     10.3: sparse 3.6-4.3x faster.
+ * The constant (TCONV_SPARSE_CROSSOVER_DEFAULT, plan.h, still 0.05 from the rectangle-only
+ * kernels) could now be about 0.25; it is not changed here (outside this change's files). */
 int tconv_sparse_preferred(const tconv_geometry *g, double density) {
     (void)g;
     return density <= TCONV_SPARSE_CROSSOVER_DEFAULT;

@@ -1,15 +1,17 @@
-/* Sparse micro-kernel, portable C: nonzero weights times input rows into accumulator rows. */
+/* Sparse micro-kernel, portable C: nonzero weights times input rows, 4 pixels of one accumulator
+ * row held in locals per run. */
+
 #include "../dispatch/ukernels.h"
 
-static inline void row4(size_t n, const float *w, const float *x0, const float *x1, const float *x2,
-                        const float *x3, float *y) {
-    for (size_t j = 0; j < n; j++)
-        y[j] += w[0] * x0[j] + w[1] * x1[j] + w[2] * x2[j] + w[3] * x3[j];
-}
-
-static inline void row1(size_t n, float w, const float *x, float *y) {
-    for (size_t j = 0; j < n; j++) y[j] += w * x[j];
-}
+typedef float vec;
+#define VL 1
+#define NV 4
+static inline vec v_zero(void) { return 0.0f; }
+static inline vec v_set1(float f) { return f; }
+static inline vec v_load(const float *p) { return *p; }
+static inline void v_store(float *p, vec v) { *p = v; }
+static inline vec v_fma(vec w, vec x, vec acc) { return __builtin_fmaf(w, x, acc); }
+static inline vec v_add(vec a, vec b) { return a + b; }
 
 #include "../dispatch/sparse_walk.h"
 
