@@ -429,8 +429,8 @@ const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
  *   pix2pix 1024->512 (8x8): d1 25.3 vs 10.9, d0.3 7.53 vs 10.2, d0.1 3.70 vs 10.3: about 0.4;
  *   FCN upscores, bilinear (density 1/21 = 0.048): 0.83 / 1.94 / 2.54 ms vs direct 3.60 / 6.98 /
  *     10.3: sparse 3.6-4.3x faster.
- * The constant (TCONV_SPARSE_CROSSOVER_DEFAULT, plan.h, still 0.05 from the rectangle-only
- * kernels) could now be about 0.25; it is not changed here (outside this change's files). */
+ * So TCONV_SPARSE_CROSSOVER_DEFAULT (plan.h) is 0.25, a little below the lowest crossover
+ * measured: one class for now (the rectangle-only kernels before these crossed at 0.05). */
 int tconv_sparse_preferred(const tconv_geometry *g, double density) {
     (void)g;
     return density <= TCONV_SPARSE_CROSSOVER_DEFAULT;

@@ -46,7 +46,7 @@ double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_al
 
 /* Weight density (nonzeros / weights) at or below which sparse beats the best dense algorithm
  * on this layer class (kernels/algos/sparse.c, measured: results/READING.md "Sparse weights"). */
-#define TCONV_SPARSE_CROSSOVER_DEFAULT 0.05
+#define TCONV_SPARSE_CROSSOVER_DEFAULT 0.25
 int tconv_sparse_preferred(const tconv_geometry *g, double density);
 
 #endif
