@@ -633,16 +633,18 @@ static void test_error_is_thread_local(void **state) {
 
 /* ---- out of memory ------------------------------------------------------------------------- */
 
-/* 1 channel, 2^29 x 2^29 input, 1x1 kernel: every size fits size_t (x is 2^60 bytes) but the GEMM
- * column buffer and the zero-inserted input are 2^58 floats = 2^60 bytes, more than any 48- or
- * 57-bit virtual address space, so the allocation fails whatever the overcommit policy. */
+/* 1 channel, 2^28 x 2^29 input, 2x1 kernel at stride 1: every size fits size_t (x is 2^59 bytes)
+ * but the GEMM column buffer is 2^58 floats = 2^60 bytes and the zero-inserted input 2^59 bytes,
+ * more than any 48- or 57-bit virtual address space, so the allocation fails whatever the
+ * overcommit policy. The kernel rows overlap (k > s): a 1x1 kernel would let gemm write y straight
+ * from its tiles without any column buffer. */
 static tconv_shape impossible_shape(void) {
     tconv_shape s = {.batch = 1,
                      .in_channels = 1,
                      .out_channels = 1,
-                     .in_h = P2(29),
+                     .in_h = P2(28),
                      .in_w = P2(29),
-                     .kernel_h = 1,
+                     .kernel_h = 2,
                      .kernel_w = 1,
                      .stride_h = 1,
                      .stride_w = 1,
@@ -698,6 +700,7 @@ static tconv_shape wide_input_shape(int64_t in_h, int64_t in_w) {
     tconv_shape s = impossible_shape();
     s.in_h = in_h;
     s.in_w = in_w;
+    s.kernel_h = 1;
     return s;
 }
 
@@ -761,11 +764,11 @@ static size_t virtual_bytes(void) {
 #define RLIMIT_HEADROOM ((rlim_t)64 << 20)
 enum { CHILD_OK = 0, CHILD_NO_STATM = 10, CHILD_SETRLIMIT = 11, CHILD_WRONG_STATUS = 12 };
 
-/* In the child: an ordinary 256 MiB column buffer under a limit of 64 MiB of new address space
+/* In the child: an ordinary 512 MiB column buffer under a limit of 64 MiB of new address space
  * must give NOMEM. The limit is lifted again before exit so the leak checker can run. */
 static int rlimit_child(void) {
     tconv_shape s = impossible_shape();
-    s.in_h = s.in_w = 8192; /* col: 2^26 floats = 256 MiB */
+    s.in_h = s.in_w = 8192; /* col: 2^27 floats = 512 MiB (2x1 kernel) */
     float w = 1.0f;
     struct rlimit old, lim;
     size_t vm = virtual_bytes();
