@@ -299,11 +299,13 @@ static void test_wisdom_bad_files_refused(void **state) {
         const char *what, *line;
         char text[1024];
     } bad_file;
-    bad_file bad[10] = {{"garbage line", "line 3", ""},  {"wrong version", "line 1", ""},
-                        {"foreign CPU", "line 1", ""},   {"unknown algorithm", "line 2", ""},
-                        {"zero_insert", "line 2", ""},   {"truncated", "line 3", ""},
-                        {"empty file", "line 1", ""},    {"invalid shape", "line 2", ""},
-                        {"trailing junk", "line 2", ""}, {"unknown ISA", "line 2", ""}};
+    enum { BAD_FILES = 12 };
+    bad_file bad[BAD_FILES] = {{"garbage line", "line 3", ""},  {"wrong version", "line 1", ""},
+                               {"foreign CPU", "line 1", ""},   {"unknown algorithm", "line 2", ""},
+                               {"zero_insert", "line 2", ""},   {"truncated", "line 3", ""},
+                               {"empty file", "line 1", ""},    {"invalid shape", "line 2", ""},
+                               {"trailing junk", "line 2", ""}, {"unknown ISA", "line 2", ""},
+                               {"no header", "line 1", ""},     {"thread count 0", "line 2", ""}};
     snprintf(bad[0].text, sizeof bad[0].text, "%s\n%s\nthis is not a decision\n", header, good);
     snprintf(bad[1].text, sizeof bad[1].text, "tconv-wisdom 2%s\n%s\n",
              header + strlen("tconv-wisdom 1"), good);
@@ -319,7 +321,10 @@ static void test_wisdom_bad_files_refused(void **state) {
              tconv_active_isa());
     snprintf(bad[8].text, sizeof bad[8].text, "%s\n%s extra\n", header, good);
     snprintf(bad[9].text, sizeof bad[9].text, "%s\n%s mmx t1 gemm\n", header, desc);
-    for (size_t i = 0; i < 10; i++) {
+    snprintf(bad[10].text, sizeof bad[10].text, "some other file\n%s\n", good);
+    snprintf(bad[11].text, sizeof bad[11].text, "%s\n%s %s t0 gemm\n", header, desc,
+             tconv_active_isa());
+    for (size_t i = 0; i < BAD_FILES; i++) {
         write_file(bad[i].text);
         tconv_auto_tune_reset();
         tconv_plan *plan = NULL;

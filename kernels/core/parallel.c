@@ -72,8 +72,6 @@ static tconv_status resolve_threads(const tconv_geometry *g, const tconv_plan_op
 
 tconv_status tconv_parallel_init(tconv_plan *plan, const tconv_plan_options *options) {
     tconv_parallel *p = &plan->par;
-    if (options && (options->tune < 0 || options->tune > 1)) /* api.c checks first; kept here */
-        return tconv_fail(TCONV_ERR_INVALID, "tune (%d) must be 0 or 1", options->tune);
     if (options && options->threadpool) {
         p->pool = (pthreadpool_t)options->threadpool;
         p->threads = pthreadpool_get_threads_count(p->pool);
