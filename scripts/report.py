@@ -395,7 +395,8 @@ def density_curve(run, layer, pick):
 
 
 def is_dense_ours(run, row):
-    return row.algo != "sparse" and not run.is_peer(row)
+    # AUTO's rows are not a dense algorithm: at low density AUTO itself switches to sparse.
+    return row.algo not in ("sparse", "auto", "auto_tuned") and not run.is_peer(row)
 
 
 def crossover(points):

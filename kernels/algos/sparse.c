@@ -429,11 +429,16 @@ const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
  *   pix2pix 1024->512 (8x8): d1 25.3 vs 10.9, d0.3 7.53 vs 10.2, d0.1 3.70 vs 10.3: about 0.4;
  *   FCN upscores, bilinear (density 1/21 = 0.048): 0.83 / 1.94 / 2.54 ms vs direct 3.60 / 6.98 /
  *     10.3: sparse 3.6-4.3x faster.
- * So TCONV_SPARSE_CROSSOVER_DEFAULT (plan.h) is 0.25, a little below the lowest crossover
- * measured: one class for now (the rectangle-only kernels before these crossed at 0.05). */
+ * Bench run vm-20261129-1636 (idle machine, thread CPU time, against the fastest dense algorithm):
+ * crossovers DCGAN 0.28, pix2pix 0.38, but U-Net 128->64 (k2 s2) 0.09: when taps never overlap
+ * (k <= s) gemm writes y straight from its tiles and is hard to beat. So two classes:
+ * TCONV_SPARSE_CROSSOVER_DEFAULT (0.25, plan.h) for overlapping taps, 0.08 for k <= s. */
+#define SPARSE_CROSSOVER_NO_OVERLAP 0.08
 int tconv_sparse_preferred(const tconv_geometry *g, double density) {
-    (void)g;
-    return density <= TCONV_SPARSE_CROSSOVER_DEFAULT;
+    const tconv_shape *s = &g->s;
+    int no_overlap = s->dilation_h * (s->kernel_h - 1) < s->stride_h &&
+                     s->dilation_w * (s->kernel_w - 1) < s->stride_w;
+    return density <= (no_overlap ? SPARSE_CROSSOVER_NO_OVERLAP : TCONV_SPARSE_CROSSOVER_DEFAULT);
 }
 
 /* C^T in CSR (rows: output pixels), built on request from the shape alone: every (ky, kx)
