@@ -28,6 +28,7 @@ typedef struct tb_config {
     int with_reference;    /* also time the frozen reference (the timing check's yardstick) */
     int with_bias;
     int sweep_all_isas; /* sweep: every compiled ISA (1) or only the dispatcher's choice (0) */
+    int auto_all_isas; /* AUTO's rows: every compiled ISA (1) or only the dispatcher's choice (0) */
     const char *filter; /* --benchmark_filter (applied by the harness, see tb_register_all) */
     int time_given;     /* --time was on the command line (else real time when any N > 1) */
     /* Thread counts (--threads, --sweep-threads): every benchmark exists once per count. */

@@ -33,6 +33,8 @@ static void usage(FILE *f) {
         "  --sweep=default|full|none   the i/k/s/p sweep (default: default)\n"
         "  --sweep-isas=best|all  sweep on the dispatcher's ISA only (default) or on every "
         "compiled ISA\n"
+        "  --auto-isas=best|all   AUTO's rows (auto/, auto_tuned/) on the dispatcher's ISA only "
+        "(default) or on every compiled ISA\n"
         "  --shape=DESC[:NAME]    a benchdnn-like descriptor, e.g. mb1ic512ih8oc256kh4sh2ph1 "
         "(repeatable;\n"
         "                         when given, layers and sweep are off unless asked for)\n"
@@ -256,6 +258,11 @@ static void add_context(const tb_shape_list *shapes, const char *sweep_mode, int
                                         : ctx_buf("the dispatcher's choice only (%s); "
                                                   "--sweep-isas=all for every ISA",
                                                   tconv_active_isa()));
+    tb_gb_add_context("auto.isas", tb_cfg.auto_all_isas
+                                       ? "every compiled ISA"
+                                       : ctx_buf("the dispatcher's choice only (%s); "
+                                                 "--auto-isas=all for every ISA",
+                                                 tconv_active_isa()));
     tb_gb_add_context("peers.algorithms", "gemm_blas,onednn_nchw,onednn_blocked,xnnpack_nhwc");
 #if TB_HAVE_OPENBLAS
     tb_gb_add_context("peer.gemm_blas.openblas",
@@ -343,6 +350,12 @@ int main(int argc, char **argv) {
                 return 2;
             }
             tb_cfg.sweep_all_isas = strcmp(value, "all") == 0;
+        } else if (starts(a, "--auto-isas=", &value)) {
+            if (strcmp(value, "best") && strcmp(value, "all")) {
+                fprintf(stderr, "tconv-bench: --auto-isas must be best or all\n");
+                return 2;
+            }
+            tb_cfg.auto_all_isas = strcmp(value, "all") == 0;
         } else if (starts(a, "--shape=", &value)) {
             tb_shape_entry e = {0};
             char desc[256];
