@@ -1,10 +1,12 @@
 /* tconv-bench: the Google Benchmark harness for tconv (see bench/README section in README.md).
  * Our flags are parsed here and removed; the rest goes to Google Benchmark (--benchmark_*). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -317,7 +319,55 @@ static int parse_density_list(const char *list) {
     return tb_cfg.density_count > 0;
 }
 
+#if TB_HAVE_OPENBLAS
+/* OpenBLAS cores whose sgemm uses AVX-512, and those older than AVX2 (its fallbacks). */
+static int core_in(const char *core, const char *const *list) {
+    for (; *list; list++)
+        if (strcasecmp(core, *list) == 0) return 1;
+    return 0;
+}
+
+/* Debian 12's OpenBLAS 0.3.21 does not know CPUs newer than itself (this Xeon, family 6 model
+ * 207) and falls back to its Prescott (SSE3) kernels: gemm_blas ran U-Net deep at 22.6 GFLOP/s,
+ * 81.9 with OPENBLAS_CORETYPE=SkylakeX (one process each, same minute). A peer must run at its
+ * best, so when OpenBLAS picked a core below what the CPU runs, the bench re-executes itself once
+ * with OPENBLAS_CORETYPE set (read when the library loads, so it cannot be changed in-process).
+ * A user's own OPENBLAS_CORETYPE is kept; the JSON context names the core either way. */
+static void give_openblas_its_kernels(char **argv) {
+    static const char *const avx512_cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    static const char *const pre_avx2_cores[] = {
+        "Prescott",    "Core2",        "Penryn",    "Dunnington", "Nehalem",   "Sandybridge",
+        "Katmai",      "Coppermine",   "Northwood", "Banias",     "Atom",      "Athlon",
+        "Opteron",     "Opteron_SSE3", "Barcelona", "Bobcat",     "Bulldozer", "Piledriver",
+        "Steamroller", "Excavator",    NULL};
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *core = openblas_get_corename(), *want = NULL;
+#if defined(__x86_64__) || defined(__i386__)
+    /* The CPU itself (not tconv's dispatch, which an emulated AVX-512 build overrides). */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        !core_in(core, avx512_cores))
+        want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             core_in(core, pre_avx2_cores))
+        want = "Haswell";
+#endif
+    if (!want) return;
+    fprintf(stderr,
+            "tconv-bench: OpenBLAS chose its %s kernels on this CPU; re-running with "
+            "OPENBLAS_CORETYPE=%s so gemm_blas runs at its best\n",
+            core, want);
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "tconv-bench: re-executing failed (%s); gemm_blas keeps %s\n", strerror(errno),
+            core);
+}
+#endif
+
 int main(int argc, char **argv) {
+#if TB_HAVE_OPENBLAS
+    give_openblas_its_kernels(argv);
+#endif
     const char *layers_path = TB_SHAPES_DIR "/layers.txt", *sweep_mode = NULL, *value;
     const char *min_time = NULL, *out_file = NULL, *out_format = "json";
     int layers_asked = 0, listing = 0, sweep_threads_given = 0;
