@@ -311,7 +311,7 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
                               (void **)&st->bias_rowconv);
     if (rc != TCONV_OK) return rc;
     float *out = st->w_rowconv;
-    size_t cgroups = (g->cout_g + 7) / 8, r_base = g->cout_g / cgroups,
+    size_t cgroups = tconv_div_up(g->cout_g, TCONV_ROWCONV_MAX_ROWS), r_base = g->cout_g / cgroups,
            r_extra = g->cout_g % cgroups;
     for (size_t grp = 0; grp < g->groups; grp++)
         for (size_t ky = 0; ky < kh; ky++)

@@ -50,9 +50,14 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
  * kx = stride_w*t + 16*h + l mod min(stride_w, 16) for t < kernel_w/stride_w, with
  * h = (q mod stride_w)/16, from input column floor((q + l)/stride_w) - t. Weights of one kernel
  * row are packed [channel group][ci][slot = t*H + h][r][16] (H = max(1, stride_w/16)), output
- * channels in balanced groups of at most 8 (the register tile; 21 = 7 + 7 + 7), so a group's
+ * channels in balanced groups of at most TCONV_ROWCONV_MAX_ROWS (the register tile), so a group's
  * weights are contiguous; x rows are zero-padded so every read is inside them.
  *   y[co*y_cstride + ox] = bias[co] + sum over ci, row taps r, t of lane products, ox < out_w. */
+/* Output channels per register-tile group. Groups of at most 8 (7 + 7 + 7 for FCN's 21, 3 vectors
+ * per tile) ran FCN-8s/16s/32s at 62-67/84-88/63-70 GFLOP/s, at most 6 (6 + 5 + 5 + 5, 4 vectors)
+ * at 75-92/104-108/95-99 (bench, avx512 t1, medians of 3, two rounds): the group's weights are
+ * streamed once per vector tile, so more vectors per tile means less weight traffic. */
+#define TCONV_ROWCONV_MAX_ROWS 6
 typedef struct tconv_rowconv_job {
     size_t rows, channels, row_taps;
     const float *const *x_rows; /* per row tap: input row of channel 0 at input column 0 */

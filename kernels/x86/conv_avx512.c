@@ -200,7 +200,8 @@ void tconv_f32_conv_ukernel_16x16__avx512(size_t rows, size_t pixels, size_t tap
  * pixels are stride_w apart in y, so each vector left through a stack tile as 16 scalar stores,
  * and 21 rows split into a 16-row block of 4x2 tiles plus a 5-row block of latency-bound 3x2 and
  * 2x2 tiles. Here output channels are only the register tile's other axis (any count, in balanced
- * groups of at most 8) and every store is one masked vector store. See tconv_rowconv_job. */
+ * groups of at most TCONV_ROWCONV_MAX_ROWS) and every store is one masked vector store. See
+ * tconv_rowconv_job. */
 
 /* Lanes [lo, hi) of v stored to y + ox0 + lo.., 0 <= lo < hi <= 16; ox0 may be negative (the
  * row's first vector starts pad_w mod 16 columns left of the output), so those lanes are shifted
@@ -279,7 +280,6 @@ RC_TILE(1, 8) RC_TILE(2, 1) RC_TILE(2, 2) RC_TILE(2, 3) RC_TILE(2, 4) RC_TILE(2,
 RC_TILE(2, 7) RC_TILE(2, 8) RC_TILE(3, 1) RC_TILE(3, 2) RC_TILE(3, 3) RC_TILE(3, 4) RC_TILE(3, 5)
 RC_TILE(3, 6) RC_TILE(4, 1) RC_TILE(4, 2) RC_TILE(4, 3) RC_TILE(4, 4) RC_TILE(4, 5) RC_TILE(5, 1)
 RC_TILE(5, 2) RC_TILE(5, 3) RC_TILE(5, 4) RC_TILE(6, 1) RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
-RC_TILE(7, 1) RC_TILE(7, 2) RC_TILE(7, 3) RC_TILE(8, 1) RC_TILE(8, 2) RC_TILE(8, 3)
 #define RC_TABLE(k)                                                                                \
     {{rc_tile_##k##1x1, rc_tile_##k##1x2, rc_tile_##k##1x3, rc_tile_##k##1x4, rc_tile_##k##1x5,     \
       rc_tile_##k##1x6, rc_tile_##k##1x7, rc_tile_##k##1x8},                                       \
@@ -289,21 +289,21 @@ RC_TILE(7, 1) RC_TILE(7, 2) RC_TILE(7, 3) RC_TILE(8, 1) RC_TILE(8, 2) RC_TILE(8,
       rc_tile_##k##3x6},                                                                           \
      {rc_tile_##k##4x1, rc_tile_##k##4x2, rc_tile_##k##4x3, rc_tile_##k##4x4, rc_tile_##k##4x5},    \
      {rc_tile_##k##5x1, rc_tile_##k##5x2, rc_tile_##k##5x3, rc_tile_##k##5x4},                      \
-     {rc_tile_##k##6x1, rc_tile_##k##6x2, rc_tile_##k##6x3, rc_tile_##k##6x4},                      \
-     {rc_tile_##k##7x1, rc_tile_##k##7x2, rc_tile_##k##7x3},                                        \
-     {rc_tile_##k##8x1, rc_tile_##k##8x2, rc_tile_##k##8x3}}
+     {rc_tile_##k##6x1, rc_tile_##k##6x2, rc_tile_##k##6x3, rc_tile_##k##6x4}}
 /* [narrow][R-1][P-1]: R*P accumulators + P input vectors + a weight vector (+ the permute
  * index) within 32 zmm registers. */
-static rc_tile_fn *const rc_tiles[2][8][8] = {RC_TABLE(w), RC_TABLE(n)};
-static const unsigned rc_max_vectors[8] = {8, 8, 6, 5, 4, 4, 3, 3};
+static rc_tile_fn *const rc_tiles[2][TCONV_ROWCONV_MAX_ROWS][8] = {RC_TABLE(w), RC_TABLE(n)};
+static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 6, 5, 4, 4};
 /* clang-format on */
 
-/* Channel groups of at most 8 (balanced: 21 = 7 + 7 + 7), each over every vector of the row, so
- * the group's weights (channels x row taps x T x R vectors: 37 KB for FCN) stay in L1 across its
- * vector tiles. Vectors go slot by slot (v, v + H, ..), in balanced tiles. */
+/* Channel groups of at most TCONV_ROWCONV_MAX_ROWS (balanced: 21 = 6 + 5 + 5 + 5), each over
+ * every vector of the row, so the group's weights (channels x row taps x T x R vectors: 32 KB for
+ * FCN) come from L1 for its later vector tiles. Vectors go slot by slot (v, v + H, ..), in balanced
+ * tiles. */
 void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
-    const size_t rows = jb->rows, groups = (rows + 7) / 8, base = rows / groups,
-                 extra = rows % groups;
+    const size_t rows = jb->rows,
+                 groups = (rows + TCONV_ROWCONV_MAX_ROWS - 1) / TCONV_ROWCONV_MAX_ROWS,
+                 base = rows / groups, extra = rows % groups;
     const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
     const size_t H = jb->stride >= 16 ? jb->stride / 16 : 1;
     const int narrow = jb->stride < 16;
