@@ -266,10 +266,12 @@ static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
  * product) and finite weights (the zero-padded input columns are multiplied). Taken where the
  * phase path is weak: stride_w >= 8, whose phase rows store 16 scalars per vector (FCN), and 1 to
  * 3 output channels, which fill 1-3 rows of its 16-channel tile. Bench, avx512 t1, GFLOP/s, phase
- * -> rowconv (one session; interleaved medians in the commit message): FCN-16s 48 -> 84, FCN-32s
- * 25 -> 69, FCN-8s level, 1 -> 1 upsample 10.5 -> 16.4, pix2pix outermost (128 -> 3) 31 -> 35.
- * Not for more channels: a channel group streams cin x its weight vectors per vector tile, and
- * stride-2 slots hold 8x the weights (DCGAN 512 -> 256: 71 -> 7, U-Net 128 -> 64: 53 -> 31). */
+ * path -> rowconv (base and branch builds interleaved in one session, medians of 5, shared
+ * machine): FCN-8s 62-68 -> 66-88, FCN-16s 55 -> 107, FCN-32s 32 -> 89, 1 -> 1 upsample 10.3
+ * -> 16.8 (84% of its bandwidth roofline), pix2pix outermost (128 -> 3) 37 -> 49; DCGAN's 128 -> 3
+ * level (42-49 either way). Not for more channels: a channel group streams cin x its weight vectors
+ * per vector tile, and stride-2 slots hold 8x the weights (single runs: DCGAN 512 -> 256 71 -> 7,
+ * U-Net 128 -> 64 53 -> 31). */
 static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
 #if TCONV_HAVE_AVX512
     const tconv_shape *s = &plan->g.s;
