@@ -30,6 +30,15 @@ static const tconv_shape shapes[] = {
     {1, 6, 34, 4, 9, 3, 3, 3, 3, 2, 2, 1, 1, 2, 2, 2},  /* groups, dilation, output padding */
     {1, 1, 1, 13, 13, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1}, /* 1 -> 1 upsampling */
     {1, 48, 24, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* long reductions (gemm k loop) */
+    /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
+     * with the row's first vector starting left of the output (pad 4), one lane per column
+     * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s
+     * with groups, and stride_h != stride_w; 21, 19 and 17 channels in uneven groups of 8. */
+    {1, 21, 21, 3, 5, 16, 16, 8, 8, 4, 4, 0, 0, 1, 1, 1},   /* FCN-8s-like, 40 columns */
+    {1, 5, 19, 2, 3, 32, 32, 16, 16, 0, 17, 0, 3, 1, 1, 1}, /* FCN-16s-like, 33 columns */
+    {1, 3, 9, 2, 2, 64, 64, 32, 32, 0, 33, 0, 5, 1, 1, 1},  /* FCN-32s-like, 36 columns */
+    {1, 4, 6, 3, 3, 8, 8, 8, 8, 3, 2, 0, 1, 1, 1, 2},       /* k == s, groups, 21 columns */
+    {1, 2, 17, 3, 4, 3, 16, 2, 8, 1, 7, 1, 0, 1, 1, 1},     /* 3x16 kernel, 26 columns */
 };
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 

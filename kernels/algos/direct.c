@@ -32,6 +32,11 @@ typedef struct direct_state {
     size_t *phase_segments; /* segments of column phase p: [phase_segments[p], [p + 1]) */
     int column_phase_major; /* loop order, see direct_block */
     int empty_segments;     /* some segment has no column tap (k < s): its outputs are the bias */
+    /* rowconv (see choose_rowconv): weights packed [group][ky][tconv_rowconv_job's], the bias per
+     * output channel, and the weight floats of one (group, ky). */
+    int rowconv;
+    float *w_rowconv, *bias_rowconv;
+    size_t rc_slots, rc_ky_stride;
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
@@ -255,6 +260,81 @@ static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
     st->column_phase_major = bytes > PHASE_MAJOR_WEIGHT_BYTES;
 }
 
+/* rowconv: every output row in vectors of 16 consecutive columns with per-lane weights
+ * (tconv_rowconv_job). Needs every lane to hold a real tap (kernel_w a multiple of stride_w,
+ * no dilation: a zero weight times an infinite input would be NaN where the reference has no
+ * product) and finite weights (the zero-padded input columns are multiplied). Taken where the
+ * phase path is weak: stride_w >= 8, whose phase rows store 16 scalars per vector (FCN), and 1 to
+ * 3 output channels, which fill 1-3 rows of its 16-channel tile. Bench, avx512 t1, GFLOP/s, phase
+ * path -> rowconv (base and branch builds interleaved in one session, medians of 5, shared
+ * machine): FCN-8s 62-68 -> 66-88, FCN-16s 55 -> 107, FCN-32s 32 -> 89, 1 -> 1 upsample 10.3
+ * -> 16.8 (84% of its bandwidth roofline), pix2pix outermost (128 -> 3) 37 -> 49; DCGAN's 128 -> 3
+ * level (42-49 either way). Not for more channels: a channel group streams cin x its weight vectors
+ * per vector tile, and stride-2 slots hold 8x the weights (single runs: DCGAN 512 -> 256 71 -> 7,
+ * U-Net 128 -> 64 53 -> 31). */
+static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
+#if TCONV_HAVE_AVX512
+    const tconv_shape *s = &plan->g.s;
+    int64_t sw = s->stride_w;
+    int shape_fits =
+        s->dilation_w == 1 && s->kernel_w % sw == 0 && ((sw <= 16 && 16 % sw == 0) || sw % 16 == 0);
+    /* stride 1 has one phase: nothing to gain, and 16 weight copies per tap. */
+    int wanted = sw >= 8 || (sw >= 2 && plan->g.cout_g <= 3);
+    return plan->k.isa == TCONV_ISA_avx512 && weights_finite && shape_fits && wanted;
+#else
+    (void)plan, (void)weights_finite;
+    return 0;
+#endif
+}
+
+/* rowconv's weights, [group][ky][channel group of R][ci][slot = t*H + h][r < R][lane]: lane l of
+ * slot (t, h) is kernel column stride_w*t + 16*h + l mod min(stride_w, 16). The first layout,
+ * [ci][ky][slot][co][16], put a kernel row's channels kernel_h*slots*cout_g*64 bytes apart (86016
+ * on FCN-16s, a multiple of 4 KiB), so a channel group's 21 channels shared 7 L1 sets; the
+ * blocked layout took FCN-16s from 58 to 84 GFLOP/s and FCN-32s from 53 to 69 (bench, avx512 t1,
+ * one run each in one session). And its bias (zeros when absent). Also the input padding its reads
+ * need: T - 1 columns left (t reaches back T - 1 inputs), and right up to the last input column the
+ * row's last vector reads. */
+static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *bias,
+                                 direct_state *st) {
+    const tconv_geometry *g = &plan->g;
+    const tconv_shape *s = &g->s;
+    size_t sw = (size_t)s->stride_w, kw = (size_t)s->kernel_w, kh = (size_t)s->kernel_h;
+    size_t H = sw >= 16 ? sw / 16 : 1, T = kw / sw, period = sw < 16 ? sw : 16, n;
+    st->rc_slots = T * H;
+    tconv_status rc = tconv_size_mul(g, "rowconv weights", &st->rc_ky_stride, st->rc_slots * 16,
+                                     g->cin_g * g->cout_g);
+    if (rc == TCONV_OK)
+        rc = tconv_size_mul(g, "rowconv weights", &n, st->rc_ky_stride, kh * g->groups);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "rowconv weights", n, sizeof(float), (void **)&st->w_rowconv);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "rowconv bias", g->groups * g->cout_g, sizeof(float),
+                              (void **)&st->bias_rowconv);
+    if (rc != TCONV_OK) return rc;
+    float *out = st->w_rowconv;
+    size_t cgroups = tconv_div_up(g->cout_g, TCONV_ROWCONV_MAX_ROWS), r_base = g->cout_g / cgroups,
+           r_extra = g->cout_g % cgroups;
+    for (size_t grp = 0; grp < g->groups; grp++)
+        for (size_t ky = 0; ky < kh; ky++)
+            for (size_t cg = 0, r0 = 0; cg < cgroups; r0 += r_base + (cg < r_extra), cg++)
+                for (size_t ci = grp * g->cin_g; ci < (grp + 1) * g->cin_g; ci++)
+                    for (size_t slot = 0; slot < st->rc_slots; slot++)
+                        for (size_t co = r0; co < r0 + r_base + (cg < r_extra); co++)
+                            for (size_t l = 0; l < 16; l++) {
+                                size_t kx = sw * (slot / H) + 16 * (slot % H) + l % period;
+                                *out++ = w[((ci * g->cout_g + co) * kh + ky) * kw + kx];
+                            }
+    for (size_t co = 0; bias && co < g->groups * g->cout_g; co++) st->bias_rowconv[co] = bias[co];
+    size_t pad16 = (size_t)s->pad_w % 16, nv = (g->out_w + pad16 + 15) / 16;
+    size_t q_last = (size_t)s->pad_w - pad16 + 16 * (nv - 1);
+    size_t last_input = sw < 16 ? q_last / sw + 16 / sw - 1 : q_last / sw;
+    st->pad_left = T - 1;
+    st->pad_right = last_input + 1 > g->in_w ? last_input + 1 - g->in_w : 0;
+    st->row_width = st->pad_left + g->in_w + st->pad_right;
+    return TCONV_OK;
+}
+
 /* The packed input rows, when the kernel cannot read x as it is. */
 static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     const tconv_geometry *g = &plan->g;
@@ -278,7 +358,7 @@ static tconv_status plan_row_tiles(tconv_plan *plan, direct_state *st) {
     if (rc != TCONV_OK) return rc;
     for (size_t py = 0; py < sh && py < g->out_hs; py++)
         for (size_t oy = py; oy < g->out_hs; oy += sh) st->row_order[r++] = oy;
-    size_t blocks = tconv_div_up(g->cout_g, plan->k.conv.mr);
+    size_t blocks = st->rowconv ? 1 : tconv_div_up(g->cout_g, plan->k.conv.mr);
     st->row_tile = tconv_parallel_tile(g->out_hs, tconv_div_up(4 * plan->par.threads, blocks), 1);
     return TCONV_OK;
 }
@@ -301,12 +381,15 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     if (rc == TCONV_OK)
         rc = tconv_axis_taps_build(plan, s->in_h, g->out_h, s->kernel_h, s->stride_h, s->pad_h,
                                    s->dilation_h, &st->rows);
-    if (rc == TCONV_OK) rc = bucket_columns(plan, &pc);
-    if (rc == TCONV_OK) {
-        choose_padding(g, &pc, all_finite(w, g->w_elems), st);
+    int weights_finite = rc == TCONV_OK && all_finite(w, g->w_elems);
+    if (rc == TCONV_OK) st->rowconv = choose_rowconv(plan, weights_finite);
+    if (rc == TCONV_OK && st->rowconv) rc = pack_rowconv(plan, w, bias, st);
+    if (rc == TCONV_OK && !st->rowconv) rc = bucket_columns(plan, &pc);
+    if (rc == TCONV_OK && !st->rowconv) {
+        choose_padding(g, &pc, weights_finite, st);
         rc = build_segments(plan, &pc, st);
     }
-    if (rc == TCONV_OK) choose_loop_order(plan, st);
+    if (rc == TCONV_OK && !st->rowconv) choose_loop_order(plan, st);
     size_t slot_taps = 0;
     if (rc == TCONV_OK)
         rc = tconv_size_mul(g, "tap pointers (kernel_h*kernel_w*threads)", &slot_taps, g->taps,
@@ -424,6 +507,48 @@ static void direct_block(const tconv_plan *plan, const direct_state *st, const t
     }
 }
 
+/* rowconv: rows [r0, r1) of row_order, every output channel of the group; rows that no kernel
+ * row reaches are the bias. */
+static void rowconv_rows(const direct_work *work, const tap_scratch *ts, size_t r0, size_t r1) {
+#if TCONV_HAVE_AVX512
+    const tconv_plan *plan = work->plan;
+    const tconv_geometry *g = &plan->g;
+    const direct_state *st = plan->state;
+    const float *bias = st->bias_rowconv + work->grp * g->cout_g;
+    const float *wg = st->w_rowconv + work->grp * (size_t)g->s.kernel_h * st->rc_ky_stride;
+    tconv_rowconv_job job = {g->cout_g,
+                             g->cin_g,
+                             0,
+                             ts->x_taps,
+                             work->in.cstride,
+                             ts->w_taps,
+                             st->rc_slots,
+                             st->rc_slots / (g->s.stride_w >= 16 ? (size_t)g->s.stride_w / 16 : 1),
+                             (size_t)g->s.stride_w,
+                             (size_t)g->s.pad_w,
+                             bias,
+                             NULL,
+                             g->out_plane,
+                             g->out_w};
+    for (size_t r = r0; r < r1; r++) {
+        size_t oy = st->row_order[r], n = 0;
+        for (size_t i = st->rows.start[oy]; i < st->rows.start[oy + 1]; i++, n++) {
+            ts->x_taps[n] = work->in.base + st->rows.input[i] * work->in.row_stride + st->pad_left;
+            ts->w_taps[n] = wg + st->rows.tap[i] * st->rc_ky_stride;
+        }
+        if (n == 0) {
+            fill_row_bias(g, bias, g->cout_g, oy, work->y_group);
+            continue;
+        }
+        job.row_taps = n;
+        job.y = work->y_group + oy * g->out_ws;
+        tconv_f32_rowconv_ukernel__avx512(&job);
+    }
+#else
+    (void)work, (void)ts, (void)r0, (void)r1;
+#endif
+}
+
 /* Channel blocks [b0, b0 + nb) x rows [r0, r0 + nr) of row_order: disjoint outputs per task. */
 static void direct_tile(void *context, size_t b0, size_t r0, size_t nb, size_t nr) {
     const direct_work *work = context;
@@ -433,7 +558,8 @@ static void direct_tile(void *context, size_t b0, size_t r0, size_t nb, size_t n
     size_t mr = plan->k.conv.mr, blocks = tconv_div_up(g->cout_g, mr);
     size_t slot = tconv_parallel_claim(&plan->par);
     tap_scratch ts = {st->x_taps + slot * g->taps, st->w_taps + slot * g->taps};
-    for (size_t b = b0; b < b0 + nb; b++) {
+    if (st->rowconv) rowconv_rows(work, &ts, r0, r0 + nr);
+    for (size_t b = b0; !st->rowconv && b < b0 + nb; b++) {
         size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
         direct_block(plan, st, &ts, &work->in,
                      st->w_packed + tconv_tap_weight_offset(g, mr, work->grp, b, 0),
@@ -448,7 +574,7 @@ static void direct_tile(void *context, size_t b0, size_t r0, size_t nb, size_t n
 static void direct_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     const direct_state *st = plan->state;
-    size_t blocks = tconv_div_up(g->cout_g, plan->k.conv.mr);
+    size_t blocks = st->rowconv ? 1 : tconv_div_up(g->cout_g, plan->k.conv.mr);
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
             size_t slot = n * g->groups + grp;

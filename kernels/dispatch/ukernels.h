@@ -42,6 +42,35 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
                                      const float *w, const float *x, size_t x_rstride, float *acc,
                                      size_t acc_rstride);
 
+/* rowconv (AVX-512 only, used by direct when kernel_w is a multiple of stride_w and stride_w
+ * divides 16 or is a multiple of it): one output row, every output channel, in vectors of 16
+ * CONSECUTIVE output columns (all column phases at once), so stores are plain vector stores and
+ * the 16 lanes are filled whatever the channel count. Lane l of the vector starting at output
+ * column o (o + pad_w a multiple of 16, q = o + pad_w) takes kernel column
+ * kx = stride_w*t + 16*h + l mod min(stride_w, 16) for t < kernel_w/stride_w, with
+ * h = (q mod stride_w)/16, from input column floor((q + l)/stride_w) - t. Weights of one kernel
+ * row are packed [channel group][ci][slot = t*H + h][r][16] (H = max(1, stride_w/16)), output
+ * channels in balanced groups of at most TCONV_ROWCONV_MAX_ROWS (the register tile), so a group's
+ * weights are contiguous; x rows are zero-padded so every read is inside them.
+ *   y[co*y_cstride + ox] = bias[co] + sum over ci, row taps r, t of lane products, ox < out_w. */
+/* Output channels per register-tile group. Groups of at most 8 (7 + 7 + 7 for FCN's 21, 3 vectors
+ * per tile) ran FCN-8s/16s/32s at 62-67/84-88/63-70 GFLOP/s, at most 6 (6 + 5 + 5 + 5, 4 vectors)
+ * at 75-92/104-108/95-99 (bench, avx512 t1, medians of 3, two rounds): the group's weights are
+ * streamed once per vector tile, so more vectors per tile means less weight traffic. */
+#define TCONV_ROWCONV_MAX_ROWS 6
+typedef struct tconv_rowconv_job {
+    size_t rows, channels, row_taps;
+    const float *const *x_rows; /* per row tap: input row of channel 0 at input column 0 */
+    size_t x_cstride;
+    const float *const *w_rows;  /* per row tap: packed weights of its kernel row */
+    size_t slots, taps_per_lane; /* slots: T*H; taps_per_lane: T = kernel_w/stride_w */
+    size_t stride, pad;          /* stride_w, pad_w */
+    const float *bias;
+    float *y; /* output row of channel 0 at column 0 */
+    size_t y_cstride, out_w;
+} tconv_rowconv_job;
+void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *job);
+
 #define TCONV_UKERNEL(family, isa, symbol, mr, nr) tconv_##family##_ukernel_fn symbol;
 #include "variants.def"
 #undef TCONV_UKERNEL

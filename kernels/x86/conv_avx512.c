@@ -194,3 +194,130 @@ void tconv_f32_conv_ukernel_16x16__avx512(size_t rows, size_t pixels, size_t tap
     else
         pv_all(&jb);
 }
+
+/* ---- rowconv: 16 consecutive output columns per vector, all column phases at once ----
+ * FCN's upscores (21 channels, k = 2s, s = 8/16/32) lost here on the phase path: a phase row's
+ * pixels are stride_w apart in y, so each vector left through a stack tile as 16 scalar stores,
+ * and 21 rows split into a 16-row block of 4x2 tiles plus a 5-row block of latency-bound 3x2 and
+ * 2x2 tiles. Here output channels are only the register tile's other axis (any count, in balanced
+ * groups of at most TCONV_ROWCONV_MAX_ROWS) and every store is one masked vector store. See
+ * tconv_rowconv_job. */
+
+/* Lanes [lo, hi) of v stored to y + ox0 + lo.., 0 <= lo < hi <= 16; ox0 may be negative (the
+ * row's first vector starts pad_w mod 16 columns left of the output), so those lanes are shifted
+ * down first and y + ox0 is never formed. */
+INLINE void rc_store(float *y, int64_t ox0, int64_t lo, int64_t hi, __m512 v) {
+    if (lo == 0) {
+        _mm512_mask_storeu_ps(y + ox0, lane_mask((size_t)hi), v);
+        return;
+    }
+    const __m512i shift =
+        _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32((int)lo));
+    _mm512_mask_storeu_ps(y, lane_mask((size_t)(hi - lo)),
+                          _mm512_permutexvar_ps(_mm512_and_si512(shift, _mm512_set1_epi32(15)), v));
+}
+
+/* Output channels r0..r0+R-1 x vectors v0, v0 + H, .., (P of them; one weight slot h since
+ * stride_w/16 = H vectors span one input column). NARROW (stride_w < 16): a vector covers
+ * 16/stride_w input columns, each value repeated stride_w times (one masked load and one
+ * permute, shared by the R channels); else it is one broadcast input value. */
+INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t v0, const int P,
+                    size_t H, const int NARROW) {
+    const size_t sw = jb->stride, q = jb->pad - jb->pad % 16 + 16 * v0;
+    const size_t m0 = q / sw, h = (q % sw) / 16, mstep = 16 * H / sw;
+    __m512i expand = _mm512_setzero_si512();
+    __mmask16 load_mask = 0;
+    if (NARROW) {
+        expand = _mm512_srli_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            (unsigned)__builtin_ctzll(sw)); /* sw is a power of two dividing 16 */
+        load_mask = lane_mask(16 / sw);
+    }
+    __m512 acc[8][8];
+    EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + r]);
+          EACH8(p, 0, P, acc[r][p] = b));
+    /* This channel group's weights of one kernel row: [ci][slot][r][16], contiguous. */
+    const size_t slot_stride = (size_t)R * 16, slot_t = H * slot_stride;
+    const size_t c_stride = jb->slots * slot_stride, group = r0 * jb->channels * jb->slots * 16;
+    for (size_t c = 0; c < jb->channels; c++)
+        for (size_t rt = 0; rt < jb->row_taps; rt++) {
+            const float *xr = jb->x_rows[rt] + c * jb->x_cstride + m0;
+            const float *wr = jb->w_rows[rt] + group + c * c_stride + h * slot_stride;
+            for (size_t t = 0; t < jb->taps_per_lane; t++, xr--, wr += slot_t) {
+                __m512 xv[8];
+                if (NARROW)
+                    EACH8(p, 0, P,
+                          xv[p] = _mm512_permutexvar_ps(
+                              expand, _mm512_maskz_loadu_ps(load_mask, xr + (size_t)p * mstep)));
+                else
+                    EACH8(p, 0, P, xv[p] = _mm512_set1_ps(xr[(size_t)p * mstep]));
+                EACH8(r, 0, R, const __m512 wv = _mm512_loadu_ps(wr + (size_t)r * 16);
+                      EACH8(p, 0, P, acc[r][p] = _mm512_fmadd_ps(wv, xv[p], acc[r][p])));
+            }
+        }
+    const int64_t out_w = (int64_t)jb->out_w;
+    EACH8(
+        p, 0, P, const int64_t ox0 = (int64_t)(16 * (v0 + (size_t)p * H)) - (int64_t)(jb->pad % 16);
+        const int64_t lo = ox0 < 0 ? -ox0 : 0;
+        const int64_t hi = out_w - ox0 < 16 ? out_w - ox0 : 16; if (lo < hi) {
+            EACH8(r, 0, R,
+                  rc_store(jb->y + (r0 + (size_t)r) * jb->y_cstride, ox0, lo, hi, acc[r][p]));
+        });
+}
+
+typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H);
+#define RC_TILE(R, P)                                                                              \
+    static void rc_tile_n##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
+        rc_tile(jb, r0, R, v0, P, H, 1);                                                           \
+    }                                                                                              \
+    static void rc_tile_w##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
+        rc_tile(jb, r0, R, v0, P, H, 0);                                                           \
+    }
+/* clang-format off */
+RC_TILE(1, 1) RC_TILE(1, 2) RC_TILE(1, 3) RC_TILE(1, 4) RC_TILE(1, 5) RC_TILE(1, 6) RC_TILE(1, 7)
+RC_TILE(1, 8) RC_TILE(2, 1) RC_TILE(2, 2) RC_TILE(2, 3) RC_TILE(2, 4) RC_TILE(2, 5) RC_TILE(2, 6)
+RC_TILE(2, 7) RC_TILE(2, 8) RC_TILE(3, 1) RC_TILE(3, 2) RC_TILE(3, 3) RC_TILE(3, 4) RC_TILE(3, 5)
+RC_TILE(3, 6) RC_TILE(4, 1) RC_TILE(4, 2) RC_TILE(4, 3) RC_TILE(4, 4) RC_TILE(4, 5) RC_TILE(5, 1)
+RC_TILE(5, 2) RC_TILE(5, 3) RC_TILE(5, 4) RC_TILE(6, 1) RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
+#define RC_TABLE(k)                                                                                \
+    {{rc_tile_##k##1x1, rc_tile_##k##1x2, rc_tile_##k##1x3, rc_tile_##k##1x4, rc_tile_##k##1x5,     \
+      rc_tile_##k##1x6, rc_tile_##k##1x7, rc_tile_##k##1x8},                                       \
+     {rc_tile_##k##2x1, rc_tile_##k##2x2, rc_tile_##k##2x3, rc_tile_##k##2x4, rc_tile_##k##2x5,     \
+      rc_tile_##k##2x6, rc_tile_##k##2x7, rc_tile_##k##2x8},                                       \
+     {rc_tile_##k##3x1, rc_tile_##k##3x2, rc_tile_##k##3x3, rc_tile_##k##3x4, rc_tile_##k##3x5,     \
+      rc_tile_##k##3x6},                                                                           \
+     {rc_tile_##k##4x1, rc_tile_##k##4x2, rc_tile_##k##4x3, rc_tile_##k##4x4, rc_tile_##k##4x5},    \
+     {rc_tile_##k##5x1, rc_tile_##k##5x2, rc_tile_##k##5x3, rc_tile_##k##5x4},                      \
+     {rc_tile_##k##6x1, rc_tile_##k##6x2, rc_tile_##k##6x3, rc_tile_##k##6x4}}
+/* [narrow][R-1][P-1]: R*P accumulators + P input vectors + a weight vector (+ the permute
+ * index) within 32 zmm registers. */
+static rc_tile_fn *const rc_tiles[2][TCONV_ROWCONV_MAX_ROWS][8] = {RC_TABLE(w), RC_TABLE(n)};
+static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 6, 5, 4, 4};
+/* clang-format on */
+
+/* Channel groups of at most TCONV_ROWCONV_MAX_ROWS (balanced: 21 = 6 + 5 + 5 + 5), each over
+ * every vector of the row, so the group's weights (channels x row taps x T x R vectors: 32 KB for
+ * FCN) come from L1 for its later vector tiles. Vectors go slot by slot (v, v + H, ..), in balanced
+ * tiles. */
+void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
+    const size_t rows = jb->rows,
+                 groups = (rows + TCONV_ROWCONV_MAX_ROWS - 1) / TCONV_ROWCONV_MAX_ROWS,
+                 base = rows / groups, extra = rows % groups;
+    const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
+    const size_t H = jb->stride >= 16 ? jb->stride / 16 : 1;
+    const int narrow = jb->stride < 16;
+    for (size_t g = 0, r0 = 0; g < groups; g++) {
+        const size_t R = base + (g < extra), pmax = rc_max_vectors[R - 1];
+        for (size_t cls = 0; cls < H && cls < nv; cls++) {
+            const size_t count = (nv - cls + H - 1) / H, tiles = (count + pmax - 1) / pmax;
+            const size_t p_base = count / tiles, p_extra = count % tiles;
+            for (size_t i = 0, k = 0; i < tiles; i++) {
+                const size_t P = p_base + (i < p_extra);
+                rc_tiles[narrow][R - 1][P - 1](jb, r0, cls + k * H, H);
+                k += P;
+            }
+        }
+        r0 += R;
+    }
+}
