@@ -70,7 +70,7 @@ static tb_status tconv_create(tb_runner *r, const tb_data *d, int nsets, char *w
     if (r->algo == TCONV_ALGO_AUTO)
         snprintf(r->label, sizeof r->label, "chose %s: ", tconv_algo_name(algo));
     for (int loop = 0; loop < 4; loop++) {
-        const char *k = tconv_kernel_name(algo, loop, r->isa);
+        const char *k = tconv_plan_kernel_name(t->plan, loop);
         if (!k) break;
         size_t len = strlen(r->label);
         snprintf(r->label + len, sizeof r->label - len, "%s%s", loop ? "+" : "", k);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -165,9 +166,45 @@ static void test_sparse_family(void **state) {
     run_algo(TCONV_ALGO_SPARSE);
 }
 
+/* The plan says which kernel it runs: direct takes its rowconv path on an FCN-like shape (stride
+ * 8, kernel 16, finite weights) and its phase kernel on a DCGAN-like one; loop 1 of gemm is its
+ * col2im; a loop the algorithm lacks and a NULL plan give NULL. */
+static const char *plan_kernel(const tconv_shape *s, tconv_algo algo, int loop, char *buf,
+                               size_t n) {
+    size_t nw = tu_w_elems(s);
+    float *w = calloc(nw, sizeof *w);
+    assert_non_null(w);
+    for (size_t i = 0; i < nw; i++) w[i] = 0.25f;
+    tconv_plan_options opt = {.isa = ISA};
+    tconv_plan *plan = NULL;
+    assert_int_equal(tconv_plan_create_ex(s, algo, w, NULL, &opt, &plan), TCONV_OK);
+    const char *name = tconv_plan_kernel_name(plan, loop);
+    snprintf(buf, n, "%s", name ? name : "(null)");
+    tconv_plan_destroy(plan);
+    free(w);
+    return buf;
+}
+
+static void test_plan_kernel_names(void **state) {
+    (void)state;
+    if (!avx512_usable()) skip();
+    const tconv_shape fcn = {1, 5, 21, 6, 7, 16, 16, 8, 8, 4, 4, 0, 0, 1, 1, 1};
+    const tconv_shape dcgan = {1, 20, 19, 5, 5, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1};
+    char buf[128];
+    assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        "tconv_f32_rowconv_ukernel__avx512");
+    assert_string_equal(plan_kernel(&dcgan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
+    assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_GEMM, 1, buf, sizeof buf),
+                        tconv_kernel_name(TCONV_ALGO_GEMM, 1, ISA));
+    assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_DIRECT, 3, buf, sizeof buf), "(null)");
+    assert_null(tconv_plan_kernel_name(NULL, 0));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reports_how_avx512_runs),
+        cmocka_unit_test(test_plan_kernel_names),
         cmocka_unit_test(test_conv_family_zero_insert),
         cmocka_unit_test(test_conv_family_direct),
         cmocka_unit_test(test_gemm_and_col2im_families),

@@ -384,6 +384,7 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     int weights_finite = rc == TCONV_OK && all_finite(w, g->w_elems);
     if (rc == TCONV_OK) st->rowconv = choose_rowconv(plan, weights_finite);
     if (rc == TCONV_OK && st->rowconv) rc = pack_rowconv(plan, w, bias, st);
+    if (rc == TCONV_OK && st->rowconv) plan->loop0_kernel = "tconv_f32_rowconv_ukernel__avx512";
     if (rc == TCONV_OK && !st->rowconv) rc = bucket_columns(plan, &pc);
     if (rc == TCONV_OK && !st->rowconv) {
         choose_padding(g, &pc, weights_finite, st);

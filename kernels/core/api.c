@@ -202,6 +202,11 @@ tconv_algo tconv_plan_algo(const tconv_plan *plan) { return plan ? plan->algo : 
 const char *tconv_plan_isa(const tconv_plan *plan) {
     return plan ? tconv_isa_tag(plan->k.isa) : NULL;
 }
+const char *tconv_plan_kernel_name(const tconv_plan *plan, int loop_index) {
+    if (plan == NULL) return NULL;
+    if (loop_index == 0 && plan->loop0_kernel) return plan->loop0_kernel;
+    return tconv_kernel_name(plan->algo, loop_index, tconv_isa_tag(plan->k.isa));
+}
 size_t tconv_plan_memory_bytes(const tconv_plan *plan) { return plan ? plan->memory_bytes : 0; }
 int tconv_plan_threads(const tconv_plan *plan) { return plan ? (int)plan->par.threads : 0; }
 double tconv_plan_weight_density(const tconv_plan *plan) {

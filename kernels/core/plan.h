@@ -24,7 +24,8 @@ struct tconv_plan {
     void *state;        /* the driver's own data, allocated with tconv_plan_alloc */
     void *buffers;      /* newest block of the chain tconv_plan_alloc builds (NULL: none) */
     size_t memory_bytes;
-    size_t weight_nonzeros; /* weights != 0 (NaN counts as nonzero), counted at creation */
+    size_t weight_nonzeros;   /* weights != 0 (NaN counts as nonzero), counted at creation */
+    const char *loop0_kernel; /* set by a driver whose shape-specific path replaces loop 0's */
 };
 
 /* Allocates count*size bytes, 64-byte aligned and zeroed, owned and freed by the plan (any number

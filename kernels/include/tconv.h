@@ -173,6 +173,10 @@ tconv_status tconv_get_cpu_info(tconv_cpu_info *out);
  * Returns NULL when the algorithm has no loop with that index or the ISA is unknown.
  * isa NULL means the dispatcher's current choice. */
 const char *tconv_kernel_name(tconv_algo algo, int loop_index, const char *isa);
+/* The micro-kernel a plan runs for one of its hot loops: tconv_kernel_name's for the plan's
+ * algorithm and ISA, unless the plan took a shape-specific path (direct's rowconv on AVX-512 for
+ * large strides). NULL for a NULL plan or a loop the algorithm does not have. */
+const char *tconv_plan_kernel_name(const tconv_plan *plan, int loop_index);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop
