@@ -102,7 +102,7 @@ static void walk_nonzeros(const tconv_geometry *g, const float *w, sparse_state 
                 if (nnz == begin) continue;
                 if (fill)
                     st->runs[runs] =
-                        (tconv_sparse_run){(uint32_t)t, (uint32_t)begin, (uint32_t)nnz};
+                        (tconv_sparse_run){(uint32_t)t, (uint32_t)begin, (uint32_t)nnz, 0};
                 runs++;
             }
         }
@@ -192,10 +192,12 @@ static void walk_nonzeros_padded(const tconv_geometry *g, const float *w, sparse
                             nnz++;
                         }
                     }
-                    if (nnz == begin) continue;
+                    /* Block 0 has a run for every phase, empty or not, marked first: it stores
+                     * the phase whole, so acc needs no clearing per image. */
+                    if (nnz == begin && b > 0) continue;
                     if (fill)
-                        st->runs[runs] =
-                            (tconv_sparse_run){(uint32_t)ph, (uint32_t)begin, (uint32_t)nnz};
+                        st->runs[runs] = (tconv_sparse_run){(uint32_t)ph, (uint32_t)begin,
+                                                            (uint32_t)nnz, b == 0};
                     runs++;
                 }
             }
@@ -338,19 +340,15 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
 /* y[oy][ox] = bias + acc[phase][cell]: the phase layout back to rows, row by row so each output
  * row stays in L1 while its column phases interleave (no division per pixel: at FCN's outputs
  * that alone cost more than the multiply-adds). */
-static void store_channel(const tconv_geometry *g, const sparse_state *st, const float *acc,
+static void store_channel(const tconv_plan *plan, const sparse_state *st, const float *acc,
                           float bias, float *y) {
+    const tconv_geometry *g = &plan->g;
     size_t sh = (size_t)g->s.stride_h, sw = (size_t)g->s.stride_w;
     size_t phase_cells = st->phase_elems;
     for (size_t oy = 0; oy < g->out_hs; oy++) {
         const float *src =
             acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->acc_rstride;
-        float *dst = y + oy * g->out_ws;
-        for (size_t px = 0; px < st->phases_w; px++) {
-            const float *row = src + px * phase_cells;
-            size_t nx = (g->out_ws - px + sw - 1) / sw; /* cells of this column phase */
-            for (size_t qx = 0; qx < nx; qx++) dst[px + qx * sw] = bias + row[qx];
-        }
+        plan->k.sparse_store.fn(g->out_ws, sw, src, phase_cells, bias, y + oy * g->out_ws);
     }
 }
 
@@ -373,7 +371,7 @@ static void sparse_channels(void *context, size_t c0, size_t n) {
     float *acc = st->acc + slot * st->chunk * st->acc_elems;
     for (size_t k0 = c0; k0 < c0 + n; k0 += st->chunk) {
         size_t kn = c0 + n - k0 < st->chunk ? c0 + n - k0 : st->chunk;
-        memset(acc, 0, kn * st->acc_elems * sizeof *acc);
+        if (!st->padded) memset(acc, 0, kn * st->acc_elems * sizeof *acc); /* else: first runs */
         for (size_t b = 0; b < st->blocks; b++)
             for (size_t k = 0; k < kn; k++) {
                 size_t ch = k0 + k, r = ch * st->blocks + b;
@@ -383,7 +381,7 @@ static void sparse_channels(void *context, size_t c0, size_t n) {
                                   acc + k * st->acc_elems, st->acc_rstride);
             }
         for (size_t k = 0; k < kn; k++)
-            store_channel(g, st, acc + k * st->acc_elems, st->bias[k0 + k],
+            store_channel(plan, st, acc + k * st->acc_elems, st->bias[k0 + k],
                           work->y + (k0 + k) * g->out_plane);
     }
     tconv_parallel_release(&plan->par, slot);
