@@ -19,6 +19,20 @@ static inline __m512 zip_hi(__m512 a, __m512 b) {
     return _mm512_permutex2var_ps(a, idx, b);
 }
 
+/* One round: row i (m vectors) zipped with row i + rows/2 into row i of 2m vectors. */
+static inline __attribute__((always_inline)) void zip_round(__m512 *t, size_t rows, size_t m) {
+    __m512 u[16];
+#pragma GCC unroll 16
+    for (size_t i = 0; i < rows / 2; i++)
+#pragma GCC unroll 16
+        for (size_t j = 0; j < m; j++) {
+            __m512 a = t[i * m + j], b = t[(i + rows / 2) * m + j];
+            u[i * 2 * m + 2 * j] = zip_lo(a, b), u[i * 2 * m + 2 * j + 1] = zip_hi(a, b);
+        }
+#pragma GCC unroll 16
+    for (size_t v = 0; v < rows * m; v++) t[v] = u[v];
+}
+
 static inline __mmask16 first_lanes(size_t have, size_t from) {
     size_t lanes = have > from ? have - from : 0;
     return lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1u);
@@ -30,21 +44,23 @@ static inline __attribute__((always_inline)) void store_block(size_t g, size_t n
                                                               const float *acc, size_t phase_stride,
                                                               float bias, float *y, size_t q0,
                                                               size_t p0) {
-    __m512 t[16], u[16];
+    /* No division per row (a div here cost a fifth of the kernel's time): phase px holds
+     * n / stride cells, one more when px < n % stride. Every loop is unrolled (g constant) so
+     * t and u stay in registers. */
+    __m512 t[16];
+    size_t whole = n / stride, rem = n % stride;
+#pragma GCC unroll 16
     for (size_t r = 0; r < g; r++) {
-        size_t px = p0 + r, cells = px < n ? (n - px + stride - 1) / stride : 0;
+        size_t px = p0 + r, cells = whole + (px < rem);
         t[r] = _mm512_maskz_loadu_ps(first_lanes(cells, q0), acc + px * phase_stride + q0);
     }
-    /* rows rows of m vectors each (rows * m = g); a round halves rows and doubles m. */
-    for (size_t rows = g, m = 1; rows > 1; rows /= 2, m *= 2) {
-        for (size_t i = 0; i < rows / 2; i++)
-            for (size_t j = 0; j < m; j++) {
-                __m512 a = t[i * m + j], b = t[(i + rows / 2) * m + j];
-                u[i * 2 * m + 2 * j] = zip_lo(a, b), u[i * 2 * m + 2 * j + 1] = zip_hi(a, b);
-            }
-        for (size_t v = 0; v < g; v++) t[v] = u[v];
-    }
+    /* Rounds: rows of m vectors each (rows * m = g); each round halves rows and doubles m. */
+    if (g >= 2) zip_round(t, g, 1);
+    if (g >= 4) zip_round(t, g / 2, 2);
+    if (g >= 8) zip_round(t, g / 4, 4);
+    if (g >= 16) zip_round(t, g / 8, 8);
     const __m512 b = _mm512_set1_ps(bias);
+#pragma GCC unroll 16
     for (size_t j = 0; j < g; j++) {
         size_t off = (q0 + j * 16 / g) * stride + p0; /* vector j: 16/g cells of g phases */
         if (off >= n) break;
