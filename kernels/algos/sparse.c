@@ -340,15 +340,28 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
 /* y[oy][ox] = bias + acc[phase][cell]: the phase layout back to rows, row by row so each output
  * row stays in L1 while its column phases interleave (no division per pixel: at FCN's outputs
  * that alone cost more than the multiply-adds). */
-static void store_channel(const tconv_plan *plan, const sparse_state *st, const float *acc,
-                          float bias, float *y) {
+static void store_rows(const tconv_plan *plan, const sparse_state *st, const float *acc, float bias,
+                       float *y, size_t oy0, size_t oy_step) {
     const tconv_geometry *g = &plan->g;
     size_t sh = (size_t)g->s.stride_h, sw = (size_t)g->s.stride_w;
     size_t phase_cells = st->phase_elems;
-    for (size_t oy = 0; oy < g->out_hs; oy++) {
+    for (size_t oy = oy0; oy < g->out_hs; oy += oy_step) {
         const float *src =
             acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->acc_rstride;
         plan->k.sparse_store.fn(g->out_ws, sw, src, phase_cells, bias, y + oy * g->out_ws);
+    }
+}
+
+/* One input block: every phase has exactly one run, in phase order, so each row phase's runs
+ * are followed at once by its output rows' store-back, which then re-reads acc from L1 rather
+ * than L2 (FCN-8s/16s/32s bilinear, t1 CPU ms: 0.65/1.31/1.65 -> 0.64/1.27/1.52). */
+static void channel_by_row_phase(const tconv_plan *plan, const sparse_state *st, size_t ch,
+                                 const float *x, float *acc, float *y) {
+    const tconv_sparse_run *runs = st->runs + st->chan_runs[ch];
+    for (size_t py = 0; py < st->phases_h; py++) {
+        plan->k.sparse.fn(st->phases_w, runs + py * st->phases_w, st->taps, st->chan, st->w, x,
+                          st->x_rstride, acc, st->acc_rstride);
+        store_rows(plan, st, acc, st->bias[ch], y, py, (size_t)plan->g.s.stride_h);
     }
 }
 
@@ -371,6 +384,13 @@ static void sparse_channels(void *context, size_t c0, size_t n) {
     float *acc = st->acc + slot * st->chunk * st->acc_elems;
     for (size_t k0 = c0; k0 < c0 + n; k0 += st->chunk) {
         size_t kn = c0 + n - k0 < st->chunk ? c0 + n - k0 : st->chunk;
+        if (st->padded && st->blocks == 1) {
+            for (size_t k = 0; k < kn; k++)
+                channel_by_row_phase(plan, st, k0 + k,
+                                     work->x + (k0 + k) / g->cout_g * g->cin_g * st->x_plane,
+                                     acc + k * st->acc_elems, work->y + (k0 + k) * g->out_plane);
+            continue;
+        }
         if (!st->padded) memset(acc, 0, kn * st->acc_elems * sizeof *acc); /* else: first runs */
         for (size_t b = 0; b < st->blocks; b++)
             for (size_t k = 0; k < kn; k++) {
@@ -381,8 +401,8 @@ static void sparse_channels(void *context, size_t c0, size_t n) {
                                   acc + k * st->acc_elems, st->acc_rstride);
             }
         for (size_t k = 0; k < kn; k++)
-            store_channel(plan, st, acc + k * st->acc_elems, st->bias[k0 + k],
-                          work->y + (k0 + k) * g->out_plane);
+            store_rows(plan, st, acc + k * st->acc_elems, st->bias[k0 + k],
+                       work->y + (k0 + k) * g->out_plane, 0, 1);
     }
     tconv_parallel_release(&plan->par, slot);
 }
