@@ -35,9 +35,13 @@ typedef struct tconv_sparse_tap {
     uint32_t x_off, y_off, rows, cols;
 } tconv_sparse_tap;
 /* first: 1 when this run is the first to reach its rectangle: its sums are stored, not added, so
- * the driver need not clear acc beforehand (an empty first run stores zeros). */
+ * the driver need not clear acc beforehand (an empty first run stores zeros).
+ * quad_step: 0 for a run of one output channel; else the run feeds four output channels whose
+ * accumulators are quad_step floats apart, each entry taking four slots: chan[k] and the four
+ * channels' weights w[k..k+3] (k = begin, begin + 4, ... < end). Every weight of a quad entry is
+ * nonzero (the plan puts only such entries there), so no zero weight is multiplied either. */
 typedef struct tconv_sparse_run {
-    uint32_t tap, begin, end, first;
+    uint32_t tap, begin, end, first, quad_step;
 } tconv_sparse_run;
 typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
                                      const tconv_sparse_tap *tap, const uint32_t *chan,
