@@ -43,12 +43,11 @@ static inline __mmask16 first_lanes(size_t have, size_t from) {
 static inline __attribute__((always_inline)) void store_block(size_t g, size_t n, size_t stride,
                                                               const float *acc, size_t phase_stride,
                                                               float bias, float *y, size_t q0,
-                                                              size_t p0) {
-    /* No division per row (a div here cost a fifth of the kernel's time): phase px holds
-     * n / stride cells, one more when px < n % stride. Every loop is unrolled (g constant) so
-     * t and u stay in registers. */
+                                                              size_t p0, size_t whole, size_t rem) {
+    /* No division here (a div per row, then per block, cost a fifth of the kernel's time): phase
+     * px holds whole = n / stride cells, one more when px < rem = n % stride (computed once by
+     * the caller). Every loop is unrolled (g constant) so t stays in registers. */
     __m512 t[16];
-    size_t whole = n / stride, rem = n % stride;
 #pragma GCC unroll 16
     for (size_t r = 0; r < g; r++) {
         size_t px = p0 + r, cells = whole + (px < rem);
@@ -75,11 +74,12 @@ void tconv_f32_sparse_store_ukernel_16x1__avx512(size_t n, size_t stride, const 
         sparse_store_portable(n, stride, acc, phase_stride, bias, y);
         return;
     }
-    size_t g = stride < 16 ? stride : 16, cells = (n + stride - 1) / stride;
+    size_t g = stride < 16 ? stride : 16, whole = n / stride, rem = n % stride;
+    size_t cells = whole + (rem != 0);
     for (size_t q0 = 0; q0 < cells; q0 += 16)
         for (size_t p0 = 0; p0 < stride && p0 < n; p0 += g) switch (g) {
 #define STORE_CASE(k)                                                                              \
-    case k: store_block(k, n, stride, acc, phase_stride, bias, y, q0, p0); break;
+    case k: store_block(k, n, stride, acc, phase_stride, bias, y, q0, p0, whole, rem); break;
                 STORE_CASE(1)
                 STORE_CASE(2)
                 STORE_CASE(4)
