@@ -90,9 +90,8 @@ static inline void sparse_row(size_t cols, size_t begin, size_t end, const uint3
 }
 
 /* A quad run over nv vectors of a row: each entry's x vectors are loaded once and feed four
- * FMAs (one per output channel), where single-channel runs need one x load per FMA. Measured
- * (AVX-512, t1, CPU ms, DCGAN 512->256 / pix2pix decoder / U-Net 128->64 at density 1):
- * see sparse.c's use_quads. */
+ * FMAs (one per output channel), where single-channel runs need one x load per FMA (plus an
+ * index and a broadcast per FMA row). What it bought is measured in sparse.c (use_quads). */
 static inline __attribute__((always_inline)) void
 sparse_quad_block(size_t nv, size_t begin, size_t end, const uint32_t *chan, const float *w,
                   const float *xt, float *y, size_t ystep, int first) {
