@@ -21,6 +21,7 @@ typedef struct gemm_variant {
 #define TCONV_UKERNEL_conv(isa, symbol, mr, nr)
 #define TCONV_UKERNEL_col2im(isa, symbol, mr, nr)
 #define TCONV_UKERNEL_sparse(isa, symbol, mr, nr)
+#define TCONV_UKERNEL_sparse_store(isa, symbol, mr, nr)
 static const gemm_variant variants[] = {
 #include "dispatch/variants.def"
 };

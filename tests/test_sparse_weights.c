@@ -22,8 +22,14 @@ static const tconv_shape shapes[] = {
     {1, 2, 3, 3, 3, 2, 2, 5, 5, 0, 0, 0, 0, 1, 1, 1},     /* stride > kernel: empty phases */
     {1, 4, 3, 3, 3, 5, 5, 1, 1, 3, 3, 0, 0, 1, 1, 1},     /* padding crops taps away */
     {1, 160, 9, 16, 16, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* input > 128 KB: input blocks */
+    /* cout per group a multiple of 4: quad runs at densities near 1 */
+    {1, 8, 8, 11, 13, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},    /* DCGAN-like, quads */
+    {1, 6, 8, 11, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},    /* quads in 2 groups, out_pad */
+    {1, 160, 12, 16, 16, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* quads with input blocks */
+    {1, 4, 8, 48, 48, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},    /* planes > 8 KB: one input block */
 };
-static const double densities[] = {0.0, 0.05, 0.3, 1.0};
+/* 0.9: quad runs and single-channel runs both (0.9^4 of the quad entries are full). */
+static const double densities[] = {0.0, 0.05, 0.3, 0.9, 1.0};
 
 static float *pruned_weights(const tconv_shape *s, double density, uint64_t seed, size_t *nonzero) {
     size_t n = tu_w_elems(s);
@@ -127,6 +133,44 @@ static void test_zero_weight_stops_nan(void **state) {
     free(x), free(xz), free(w), free(y), free(yr);
 }
 
+/* The same rule where quads run: output channel 0 has only zero weights from input channel 0
+ * while output channels 1-3 have nonzero ones, so that (input channel, tap) entry is not a full
+ * quad and must not be multiplied for channel 0: its y stays finite and equals the reference on x
+ * without the NaN; channels 1-3 get the NaN. */
+static void test_zero_weight_stops_nan_in_quads(void **state) {
+    (void)state;
+    const tconv_shape s = {1, 3, 4, 12, 12, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}; /* padded */
+    size_t nx = tu_x_elems(&s), nw = tu_w_elems(&s), ny = tu_y_elems(&s);
+    size_t plane_out = ny / 4, taps = 16;
+    float *x = malloc(nx * sizeof *x), *xz = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w);
+    float *y = malloc(ny * sizeof *y), *yz = malloc(ny * sizeof *y);
+    tu_rng r;
+    tu_seed(&r, 41);
+    tu_fill(&r, x, nx), tu_fill(&r, w, nw);
+    for (size_t i = 0; i < nw; i++)
+        if (w[i] == 0.0f) w[i] = 0.5f;             /* every other weight nonzero: quads are used */
+    for (size_t t = 0; t < taps; t++) w[t] = 0.0f; /* w[in 0][out 0][t] */
+    memcpy(xz, x, nx * sizeof *x);
+    x[26] = NAN, xz[26] = 0.0f; /* input channel 0, pixel (2, 2) */
+    for (int i = 0; i < tconv_isa_count(); i++) {
+        const char *isa = tconv_isa_name(i);
+        if (!tconv_isa_compiled(isa) || !tconv_isa_supported(isa)) continue;
+        tconv_plan_options o = {isa, 1, NULL, 0};
+        tconv_plan *plan = NULL;
+        assert_int_equal(tconv_plan_create_ex(&s, TCONV_ALGO_SPARSE, w, NULL, &o, &plan), TCONV_OK);
+        assert_int_equal(tconv_plan_run(plan, xz, yz), TCONV_OK);
+        assert_true(tu_check_output(&s, "sparse", isa, xz, w, NULL, yz));
+        assert_int_equal(tconv_plan_run(plan, x, y), TCONV_OK);
+        /* Channel 0 never multiplies the NaN: bit for bit the NaN-free result. */
+        assert_memory_equal(y, yz, plane_out * sizeof *y);
+        int nan_elsewhere = 0;
+        for (size_t j = plane_out; j < ny; j++) nan_elsewhere |= isnan(y[j]);
+        assert_true(nan_elsewhere);
+        tconv_plan_destroy(plan);
+    }
+    free(x), free(xz), free(w), free(y), free(yz);
+}
+
 /* An infinite weight reaches exactly the outputs the reference gives it: sparse must not meet it
  * with the zero padding of its padded layout (0 * Inf = NaN where the reference is finite). The
  * DCGAN-like shape's edge taps read past the input, so padding is met if it is used. */
@@ -163,10 +207,11 @@ static void test_infinite_weight_only_where_reference(void **state) {
     free(x), free(w), free(y), free(yr);
 }
 
-/* y is bit-for-bit the same on 1 and 3 threads with pruned weights (groups; input blocks). */
-static void threads_bit_identical(const tconv_shape *s) {
+/* y is bit-for-bit the same on 1 and 3 threads with pruned weights (groups; input blocks; quads,
+ * whose tiles are whole quads). */
+static void threads_bit_identical(const tconv_shape *s, double density) {
     size_t nz, nx = tu_x_elems(s), ny = tu_y_elems(s);
-    float *w = pruned_weights(s, 0.3, 5, &nz), *x = malloc(nx * sizeof *x);
+    float *w = pruned_weights(s, density, 5, &nz), *x = malloc(nx * sizeof *x);
     float *y1 = malloc(ny * sizeof *y1), *y3 = malloc(ny * sizeof *y3);
     tu_rng r;
     tu_seed(&r, 3);
@@ -184,14 +229,18 @@ static void threads_bit_identical(const tconv_shape *s) {
 
 static void test_threads_bit_identical(void **state) {
     (void)state;
-    threads_bit_identical(&shapes[1]);
-    threads_bit_identical(&shapes[6]);
+    threads_bit_identical(&shapes[1], 0.3);
+    threads_bit_identical(&shapes[6], 0.3);
+    threads_bit_identical(&shapes[8], 0.9);
+    threads_bit_identical(&shapes[9], 0.9);
+    threads_bit_identical(&shapes[10], 1.0);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pruned_matches_reference),
         cmocka_unit_test(test_density_for_every_algorithm),
+        cmocka_unit_test(test_zero_weight_stops_nan_in_quads),
         cmocka_unit_test(test_zero_weight_stops_nan),
         cmocka_unit_test(test_infinite_weight_only_where_reference),
         cmocka_unit_test(test_threads_bit_identical),

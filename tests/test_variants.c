@@ -1,4 +1,5 @@
-/* Variant list: the expected number of micro-kernels is compiled, one per family and ISA, named by scheme. */
+/* Variant list: the expected number of micro-kernels is compiled, one per family and ISA, named by
+ * scheme. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,7 @@
 #error "CMake passes TCONV_EXPECTED_VARIANTS: compiled ISAs x kernel families"
 #endif
 
-static const char *const families[] = {"conv", "gemm", "col2im", "sparse"};
+static const char *const families[] = {"conv", "gemm", "col2im", "sparse", "sparse_store"};
 
 /* CMake derives the count from the ISAs its probes compiled; a missing file or row fails here. */
 static void test_expected_count(void **state) {
@@ -35,7 +36,8 @@ static int named_as(const char *name, const char *family, const char *isa) {
     return strncmp(name, prefix, strlen(prefix)) == 0 && n > m && strcmp(name + n - m, suffix) == 0;
 }
 
-/* Every compiled ISA has exactly one variant of every family, so no algorithm falls back quietly. */
+/* Every compiled ISA has exactly one variant of every family, so no algorithm falls back quietly.
+ */
 static void test_one_per_family_and_isa(void **state) {
     (void)state;
     for (int i = 0; i < tconv_isa_count(); i++) {
@@ -45,7 +47,8 @@ static void test_one_per_family_and_isa(void **state) {
             int found = 0;
             for (int v = 0; v < tconv_variant_count(); v++)
                 found += named_as(tconv_variant_name(v), families[f], isa);
-            if (found != 1) fail_msg("ISA %s has %d %s variants, expected 1", isa, found, families[f]);
+            if (found != 1)
+                fail_msg("ISA %s has %d %s variants, expected 1", isa, found, families[f]);
         }
     }
 }

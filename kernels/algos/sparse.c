@@ -17,11 +17,16 @@ typedef struct sparse_state {
     tconv_sparse_tap *taps; /* [taps]: each tap's rectangle (rows 0: lands nowhere) */
     tconv_sparse_run *runs; /* per (group, output channel), the taps with nonzeros, in order */
     size_t *chan_runs;      /* [groups*cout_g*blocks + 1] offsets into runs, per input block */
-    uint32_t *chan;         /* per nonzero: input channel * in_plane */
-    float *w;               /* per nonzero: its weight */
-    float *bias;            /* [groups*cout_g] */
-    float *acc;             /* [threads][chunk*acc_elems]: output channels in phase layout */
-    size_t nnz, acc_elems;
+    /* Quads (padded layout, cout_g % 4 == 0, mostly dense weights): the (input channel, tap)
+     * entries whose four weights of a block of four output channels are all nonzero, one x load
+     * for four FMAs; the other nonzeros stay in per-channel runs. */
+    int quads;
+    size_t *quad_runs;     /* [groups*cout_g/4*blocks + 1] offsets into runs, per input block */
+    uint32_t *chan;        /* per nonzero (per quad entry: 4 slots): input channel * in_plane */
+    float *w;              /* per nonzero: its weight (per quad entry: the four channels') */
+    float *bias;           /* [groups*cout_g] */
+    float *acc;            /* [threads][chunk*acc_elems]: output channels in phase layout */
+    size_t nnz, acc_elems; /* nnz: slots of chan and w */
     /* Cache blocking (padded layout): input channels in blocks of block_c whose padded planes fit
      * L1, each block swept over a chunk of output channels whose accumulators fit L2, so x is
      * read from L1 rather than once per output channel from L2. blocks = 1 otherwise. */
@@ -102,7 +107,7 @@ static void walk_nonzeros(const tconv_geometry *g, const float *w, sparse_state 
                 if (nnz == begin) continue;
                 if (fill)
                     st->runs[runs] =
-                        (tconv_sparse_run){(uint32_t)t, (uint32_t)begin, (uint32_t)nnz};
+                        (tconv_sparse_run){(uint32_t)t, (uint32_t)begin, (uint32_t)nnz, 0, 0};
                 runs++;
             }
         }
@@ -158,6 +163,11 @@ static int plan_padding(const tconv_geometry *g, sparse_state *st) {
      * passes over acc (measured slower there). */
     st->block_c = plane_bytes < 32768 ? 32768 / plane_bytes : 1;
     if (g->cin_g * plane_bytes <= 131072) st->block_c = g->cin_g;
+    /* Planes of more than 8 KB: blocks of 1-3 channels leave a run of 1-3 nonzeros per pass over
+     * acc (load and store of every vector per nonzero); one block streams x from L2 instead,
+     * each x vector read once per output channel (or quad). U-Net 128->64 (64x64 planes), t1 CPU
+     * ms, d1 / 0.3 / 0.1: 14.4 / 5.5 / 2.8 -> 4.9 / 3.3 / 2.0 (gemm 2.2). */
+    if (st->block_c < 4) st->block_c = g->cin_g;
     if (st->block_c > g->cin_g) st->block_c = g->cin_g;
     st->blocks = (g->cin_g + st->block_c - 1) / st->block_c;
     st->chunk = st->acc_elems < 65536 ? 65536 / st->acc_elems : 1;
@@ -169,10 +179,54 @@ static int plan_padding(const tconv_geometry *g, sparse_state *st) {
  * nonzero's chan is its channel's plane plus its tap's start, so the run's taps interleave in
  * one register-summed pass. Taps in order within a phase, input channels in order within a tap.
  * order/first: the landing taps grouped by phase (counting sort, taps ascending). */
+static int quad_full(const tconv_geometry *g, const float *w, size_t grp, size_t o4, size_t c,
+                     size_t t) {
+    for (size_t i = 0; i < 4; i++)
+        if (weight_at(g, w, grp, o4 + i, c, t) == 0.0f) return 0;
+    return 1;
+}
+
+/* Quad runs, then single-channel runs. A quad run per (quad, input block, phase), every phase in
+ * block 0 (marked first: it stores); single runs then only add the nonzeros no quad took. */
+static void walk_quads(const tconv_geometry *g, const float *w, sparse_state *st,
+                       const uint32_t *order, const size_t *first, const uint32_t *tap_x, int fill,
+                       size_t *nnz_io, size_t *runs_io) {
+    size_t nnz = *nnz_io, runs = *runs_io, phases = st->phases_h * st->phases_w;
+    for (size_t grp = 0; grp < g->groups; grp++)
+        for (size_t o4 = 0; o4 < g->cout_g; o4 += 4)
+            for (size_t b = 0; b < st->blocks; b++) {
+                if (fill) st->quad_runs[((grp * g->cout_g + o4) / 4) * st->blocks + b] = runs;
+                size_t c0 = b * st->block_c, c1 = c0 + st->block_c;
+                if (c1 > g->cin_g) c1 = g->cin_g;
+                for (size_t ph = 0; ph < phases; ph++) {
+                    size_t begin = nnz;
+                    for (size_t i = first[ph]; i < first[ph + 1]; i++) {
+                        size_t t = order[i];
+                        for (size_t c = c0; c < c1; c++) {
+                            if (!quad_full(g, w, grp, o4, c, t)) continue;
+                            for (size_t j = 0; fill && j < 4; j++)
+                                st->chan[nnz + j] = (uint32_t)(c * st->x_plane + tap_x[t]),
+                                               st->w[nnz + j] = weight_at(g, w, grp, o4 + j, c, t);
+                            nnz += 4;
+                        }
+                    }
+                    if (nnz == begin && b > 0) continue;
+                    if (fill)
+                        st->runs[runs] =
+                            (tconv_sparse_run){(uint32_t)ph, (uint32_t)begin, (uint32_t)nnz, b == 0,
+                                               (uint32_t)st->acc_elems};
+                    runs++;
+                }
+            }
+    if (fill) st->quad_runs[g->groups * g->cout_g / 4 * st->blocks] = runs;
+    *nnz_io = nnz, *runs_io = runs;
+}
+
 static void walk_nonzeros_padded(const tconv_geometry *g, const float *w, sparse_state *st,
                                  const uint32_t *order, const size_t *first, const uint32_t *tap_x,
                                  int fill, size_t *nnz_out, size_t *runs_out) {
     size_t nnz = 0, runs = 0, phases = st->phases_h * st->phases_w;
+    if (st->quads) walk_quads(g, w, st, order, first, tap_x, fill, &nnz, &runs);
     for (size_t grp = 0; grp < g->groups; grp++)
         for (size_t o = 0; o < g->cout_g; o++)
             for (size_t b = 0; b < st->blocks; b++) {
@@ -186,16 +240,21 @@ static void walk_nonzeros_padded(const tconv_geometry *g, const float *w, sparse
                         for (size_t c = c0; c < c1; c++) {
                             float v = weight_at(g, w, grp, o, c, t);
                             if (v == 0.0f) continue;
+                            if (st->quads && quad_full(g, w, grp, o / 4 * 4, c, t)) continue;
                             if (fill)
                                 st->chan[nnz] = (uint32_t)(c * st->x_plane + tap_x[t]),
                                 st->w[nnz] = v;
                             nnz++;
                         }
                     }
-                    if (nnz == begin) continue;
+                    /* Block 0 has a run for every phase, empty or not, marked first: it stores
+                     * the phase whole, so acc needs no clearing per image (with quads, their
+                     * block 0 runs do that). */
+                    int stores = b == 0 && !st->quads;
+                    if (nnz == begin && !stores) continue;
                     if (fill)
-                        st->runs[runs] =
-                            (tconv_sparse_run){(uint32_t)ph, (uint32_t)begin, (uint32_t)nnz};
+                        st->runs[runs] = (tconv_sparse_run){(uint32_t)ph, (uint32_t)begin,
+                                                            (uint32_t)nnz, stores, 0};
                     runs++;
                 }
             }
@@ -265,6 +324,27 @@ static tconv_status check_index_range(const tconv_geometry *g, size_t acc_elems)
     return TCONV_OK;
 }
 
+/* Quads pay when most nonzeros sit in full quads; random pruning at density d leaves a fraction
+ * d^3 of them there, so in practice quads serve density near 1. Measured (AVX-512, t1, medians of
+ * 5 of thread CPU time, shared 2-vCPU Xeon) at density 1: DCGAN 512->256 5.6 -> 2.96 ms,
+ * pix2pix decoder 23.3 -> 13.0 ms (gemm 1.86 / 9.7); U-Net 128->64 needed one input block too
+ * (plan_padding). Plan time at density 1 about doubles (DCGAN 19 -> 44 ms: this count and the
+ * per-nonzero quad test), plan bytes unchanged. */
+static int use_quads(const tconv_geometry *g, const float *w) {
+    if (g->cout_g % 4) return 0;
+    size_t full = 0, nz = 0;
+    for (size_t grp = 0; grp < g->groups; grp++)
+        for (size_t o4 = 0; o4 < g->cout_g; o4 += 4)
+            for (size_t c = 0; c < g->cin_g; c++)
+                for (size_t t = 0; t < g->taps; t++) {
+                    size_t here = 0;
+                    for (size_t i = 0; i < 4; i++)
+                        here += weight_at(g, w, grp, o4 + i, c, t) != 0.0f;
+                    nz += here, full += here == 4 ? 4 : 0;
+                }
+    return nz > 0 && 2 * full >= nz;
+}
+
 static tconv_status sparse_create(tconv_plan *plan, const float *w, const float *bias) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
@@ -300,6 +380,13 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
     if (rc == TCONV_OK && st->padded)
         memset(st->xpad, 0, (g->groups * g->cin_g * st->x_plane + 16) * sizeof(float));
     if (rc != TCONV_OK) return rc;
+    st->quads = st->padded && use_quads(g, w);
+    if (st->quads) { /* chunks and tiles of whole quads */
+        st->chunk = st->chunk < 4 ? 4 : st->chunk / 4 * 4;
+        rc = tconv_plan_alloc(plan, "sparse quad runs", g->groups * g->cout_g / 4 * st->blocks + 1,
+                              sizeof *st->quad_runs, (void **)&st->quad_runs);
+        if (rc != TCONV_OK) return rc;
+    }
     uint32_t *order = NULL, *tap_x = NULL;
     size_t *first = NULL, runs;
     if (st->padded) {
@@ -338,19 +425,28 @@ static tconv_status sparse_create(tconv_plan *plan, const float *w, const float 
 /* y[oy][ox] = bias + acc[phase][cell]: the phase layout back to rows, row by row so each output
  * row stays in L1 while its column phases interleave (no division per pixel: at FCN's outputs
  * that alone cost more than the multiply-adds). */
-static void store_channel(const tconv_geometry *g, const sparse_state *st, const float *acc,
-                          float bias, float *y) {
+static void store_rows(const tconv_plan *plan, const sparse_state *st, const float *acc, float bias,
+                       float *y, size_t oy0, size_t oy_step) {
+    const tconv_geometry *g = &plan->g;
     size_t sh = (size_t)g->s.stride_h, sw = (size_t)g->s.stride_w;
     size_t phase_cells = st->phase_elems;
-    for (size_t oy = 0; oy < g->out_hs; oy++) {
+    for (size_t oy = oy0; oy < g->out_hs; oy += oy_step) {
         const float *src =
             acc + (oy % sh) * st->phases_w * phase_cells + (oy / sh) * st->acc_rstride;
-        float *dst = y + oy * g->out_ws;
-        for (size_t px = 0; px < st->phases_w; px++) {
-            const float *row = src + px * phase_cells;
-            size_t nx = (g->out_ws - px + sw - 1) / sw; /* cells of this column phase */
-            for (size_t qx = 0; qx < nx; qx++) dst[px + qx * sw] = bias + row[qx];
-        }
+        plan->k.sparse_store.fn(g->out_ws, sw, src, phase_cells, bias, y + oy * g->out_ws);
+    }
+}
+
+/* One input block: every phase has exactly one run, in phase order, so each row phase's runs
+ * are followed at once by its output rows' store-back, which then re-reads acc from L1 rather
+ * than L2 (FCN-8s/16s/32s bilinear, t1 CPU ms: 0.65/1.31/1.65 -> 0.64/1.27/1.52). */
+static void channel_by_row_phase(const tconv_plan *plan, const sparse_state *st, size_t ch,
+                                 const float *x, float *acc, float *y) {
+    const tconv_sparse_run *runs = st->runs + st->chan_runs[ch];
+    for (size_t py = 0; py < st->phases_h; py++) {
+        plan->k.sparse.fn(st->phases_w, runs + py * st->phases_w, st->taps, st->chan, st->w, x,
+                          st->x_rstride, acc, st->acc_rstride);
+        store_rows(plan, st, acc, st->bias[ch], y, py, (size_t)plan->g.s.stride_h);
     }
 }
 
@@ -373,8 +469,22 @@ static void sparse_channels(void *context, size_t c0, size_t n) {
     float *acc = st->acc + slot * st->chunk * st->acc_elems;
     for (size_t k0 = c0; k0 < c0 + n; k0 += st->chunk) {
         size_t kn = c0 + n - k0 < st->chunk ? c0 + n - k0 : st->chunk;
-        memset(acc, 0, kn * st->acc_elems * sizeof *acc);
-        for (size_t b = 0; b < st->blocks; b++)
+        if (st->padded && st->blocks == 1 && !st->quads) {
+            for (size_t k = 0; k < kn; k++)
+                channel_by_row_phase(plan, st, k0 + k,
+                                     work->x + (k0 + k) / g->cout_g * g->cin_g * st->x_plane,
+                                     acc + k * st->acc_elems, work->y + (k0 + k) * g->out_plane);
+            continue;
+        }
+        if (!st->padded) memset(acc, 0, kn * st->acc_elems * sizeof *acc); /* else: first runs */
+        for (size_t b = 0; b < st->blocks; b++) {
+            for (size_t k = 0; st->quads && k < kn; k += 4) { /* quads first: block 0 stores */
+                size_t r = (k0 + k) / 4 * st->blocks + b;
+                plan->k.sparse.fn(st->quad_runs[r + 1] - st->quad_runs[r],
+                                  st->runs + st->quad_runs[r], st->taps, st->chan, st->w,
+                                  work->x + (k0 + k) / g->cout_g * g->cin_g * st->x_plane,
+                                  st->x_rstride, acc + k * st->acc_elems, st->acc_rstride);
+            }
             for (size_t k = 0; k < kn; k++) {
                 size_t ch = k0 + k, r = ch * st->blocks + b;
                 plan->k.sparse.fn(st->chan_runs[r + 1] - st->chan_runs[r],
@@ -382,9 +492,10 @@ static void sparse_channels(void *context, size_t c0, size_t n) {
                                   work->x + ch / g->cout_g * g->cin_g * st->x_plane, st->x_rstride,
                                   acc + k * st->acc_elems, st->acc_rstride);
             }
+        }
         for (size_t k = 0; k < kn; k++)
-            store_channel(g, st, acc + k * st->acc_elems, st->bias[k0 + k],
-                          work->y + (k0 + k) * g->out_plane);
+            store_rows(plan, st, acc + k * st->acc_elems, st->bias[k0 + k],
+                       work->y + (k0 + k) * g->out_plane, 0, 1);
     }
     tconv_parallel_release(&plan->par, slot);
 }
@@ -404,6 +515,7 @@ static size_t sparse_tile(const tconv_plan *plan) {
     size_t channels = plan->g.groups * plan->g.cout_g, threads = plan->par.threads;
     size_t share = (channels + 4 * threads - 1) / (4 * threads);
     size_t tile = st->chunk < share ? st->chunk : share;
+    if (st->quads) tile = (tile + 3) / 4 * 4; /* whole quads */
     return tile ? tile : 1;
 }
 

@@ -250,7 +250,7 @@ const char *tconv_kernel_name(tconv_algo algo, int loop_index, const char *isa) 
     case TCONV_ALGO_DIRECT: loops[0] = k.conv.name; break;
     case TCONV_ALGO_GEMM: loops[0] = k.gemm.name, loops[1] = k.col2im.name; break;
     case TCONV_ALGO_GEMM_BLAS: loops[0] = "cblas_sgemm", loops[1] = k.col2im.name; break;
-    case TCONV_ALGO_SPARSE: loops[0] = k.sparse.name; break;
+    case TCONV_ALGO_SPARSE: loops[0] = k.sparse.name, loops[1] = k.sparse_store.name; break;
     case TCONV_ALGO_REFERENCE:
         loops[0] = "tconv_reference (double accumulation, not dispatched)";
         break;

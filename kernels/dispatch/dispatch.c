@@ -33,7 +33,13 @@ static int isa_of_this_arch(tconv_isa isa) {
     return strcmp(isa_archs[isa], "any") == 0 || strcmp(isa_archs[isa], TCONV_HOST_ARCH) == 0;
 }
 
-typedef enum { FAMILY_conv, FAMILY_gemm, FAMILY_col2im, FAMILY_sparse } kernel_family;
+typedef enum {
+    FAMILY_conv,
+    FAMILY_gemm,
+    FAMILY_col2im,
+    FAMILY_sparse,
+    FAMILY_sparse_store
+} kernel_family;
 
 typedef struct variant_entry {
     kernel_family family;
@@ -44,6 +50,7 @@ typedef struct variant_entry {
         tconv_gemm_ukernel_fn *gemm;
         tconv_col2im_ukernel_fn *col2im;
         tconv_sparse_ukernel_fn *sparse;
+        tconv_sparse_store_ukernel_fn *sparse_store;
     } fn;
     size_t mr, nr;
 } variant_entry;
@@ -179,6 +186,8 @@ static void fill_kernels(tconv_isa isa, tconv_kernels *k) {
     k->col2im = (tconv_col2im_variant){v->name, v->fn.col2im, v->mr, v->nr};
     v = best_variant(FAMILY_sparse, isa);
     k->sparse = (tconv_sparse_variant){v->name, v->fn.sparse, v->mr, v->nr};
+    v = best_variant(FAMILY_sparse_store, isa);
+    k->sparse_store = (tconv_sparse_store_variant){v->name, v->fn.sparse_store, v->mr, v->nr};
 }
 
 tconv_status tconv_select_kernels(const char *isa_tag, tconv_kernels *out) {

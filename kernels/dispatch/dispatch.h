@@ -32,6 +32,11 @@ typedef struct tconv_sparse_variant {
     tconv_sparse_ukernel_fn *fn;
     size_t mr, nr;
 } tconv_sparse_variant;
+typedef struct tconv_sparse_store_variant {
+    const char *name;
+    tconv_sparse_store_ukernel_fn *fn;
+    size_t mr, nr;
+} tconv_sparse_store_variant;
 
 /* The kernels one plan calls, copied into the plan so the hot path reads no globals. */
 typedef struct tconv_kernels {
@@ -40,6 +45,7 @@ typedef struct tconv_kernels {
     tconv_gemm_variant gemm;
     tconv_col2im_variant col2im;
     tconv_sparse_variant sparse;
+    tconv_sparse_store_variant sparse_store;
 } tconv_kernels;
 
 /* Features the CPU and OS support, detected once. */

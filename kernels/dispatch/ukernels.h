@@ -34,8 +34,14 @@ typedef void tconv_col2im_ukernel_fn(size_t n, const float *col, float *y, size_
 typedef struct tconv_sparse_tap {
     uint32_t x_off, y_off, rows, cols;
 } tconv_sparse_tap;
+/* first: 1 when this run is the first to reach its rectangle: its sums are stored, not added, so
+ * the driver need not clear acc beforehand (an empty first run stores zeros).
+ * quad_step: 0 for a run of one output channel; else the run feeds four output channels whose
+ * accumulators are quad_step floats apart, each entry taking four slots: chan[k] and the four
+ * channels' weights w[k..k+3] (k = begin, begin + 4, ... < end). Every weight of a quad entry is
+ * nonzero (the plan puts only such entries there), so no zero weight is multiplied either. */
 typedef struct tconv_sparse_run {
-    uint32_t tap, begin, end;
+    uint32_t tap, begin, end, first, quad_step;
 } tconv_sparse_run;
 typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
                                      const tconv_sparse_tap *tap, const uint32_t *chan,
@@ -70,6 +76,12 @@ typedef struct tconv_rowconv_job {
     size_t y_cstride, out_w;
 } tconv_rowconv_job;
 void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *job);
+
+/* sparse_store: one output row back from stride-phase layout, plus the bias:
+ *   y[j] = bias + acc[(j % stride) * phase_stride + j / stride]   for j < n
+ * (column phase j % stride, cell j / stride; phase_stride floats between column phases). */
+typedef void tconv_sparse_store_ukernel_fn(size_t n, size_t stride, const float *acc,
+                                           size_t phase_stride, float bias, float *y);
 
 #define TCONV_UKERNEL(family, isa, symbol, mr, nr) tconv_##family##_ukernel_fn symbol;
 #include "variants.def"
