@@ -35,6 +35,17 @@ static void store_rows(const __m512 rows[MR][2], size_t mr, size_t nr, float *c,
     c##i##l = _mm512_fmadd_ps(ai, bl, c##i##l);                                                    \
     c##i##h = _mm512_fmadd_ps(ai, bh, c##i##h)
 
+/* Software prefetch distance into packed A, in floats (2 KiB: about 43 k steps, ~500 cycles
+ * ahead). A is the big operand of the weight-streaming layers (pix2pix decoder: 32 MiB of packed
+ * weights per call, read once from L3): the hardware prefetcher alone, restarting at every 4 KiB
+ * page, left the broadcasts waiting on L3. Measured on the shared Xeon (synthetic blocked loop,
+ * M 8184 N 64 K 1024, best of 30, three runs each): 103-119 -> 138-159 GFLOP/s; 128..384 floats
+ * bought less (131-150), 768 the same as 512. Real layers (driver, best of 1 s, base and this
+ * build interleaved): pix2pix decoder 91-96 -> 119-120, U-Net deep 133-137 (one base run 87),
+ * DCGAN 130 -> 133, the rest unchanged. One prefetch per k step: a 64-byte line holds 1.3
+ * steps of A, and the spare load slot costs nothing against 24 FMAs. */
+#define A_PREFETCH_FLOATS 512
+
 /* Per k step: two B vectors, twelve broadcasts, 24 independent FMAs (2 pipes x 4 cycles need 8 in
  * flight). 24 accumulators + 2 B + broadcast temporaries fit the 32 zmm registers; named
  * variables rather than an array, which gcc keeps in memory. */
@@ -45,6 +56,7 @@ void tconv_f32_gemm_ukernel_12x32__avx512(size_t mr, size_t nr, size_t k, const 
     __m512 c6l = c0l, c6h = c0l, c7l = c0l, c7h = c0l, c8l = c0l, c8h = c0l;
     __m512 c9l = c0l, c9h = c0l, c10l = c0l, c10h = c0l, c11l = c0l, c11h = c0l;
     for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+        _mm_prefetch((const char *)(a + A_PREFETCH_FLOATS), _MM_HINT_T0);
         const __m512 bl = _mm512_loadu_ps(b), bh = _mm512_loadu_ps(b + 16);
         __m512 ai;
         ROW_FMA(0);
