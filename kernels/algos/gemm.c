@@ -1,13 +1,11 @@
 /* gemm: col = W^T X per group with our cache-blocked GEMM (packed panels), then col2im. */
 #include "col2im.h"
 
-/* Cache blocking (GOTO/BLIS): a KC x NR sliver of B (16 KiB for AVX2's NR 16) stays in L1 while
- * the micro-kernel streams MR x KC slivers of A from an MC x KC block held in L2 (144 KiB, well
- * under Zen 3's 512 KiB); the KC x NC panel of B lives in L3. MC is rounded down to a multiple of
- * the variant's MR at run time (144 already is one for MR 4, 6, 12). */
-#define GEMM_KC 256
-#define GEMM_MC 144
-#define GEMM_NC 2048
+/* Cache blocking (GOTO/BLIS), sized at plan time from the detected caches (gemm_blocking):
+ * kc rows of K per pass, an mc x kc block of A per L2 stay, a kc x nc panel of B per thread. */
+#define GEMM_KC_MIN 256         /* the old constant: a K split never goes below it */
+#define GEMM_KC_MAX 2048        /* bounds the per-thread B panel when the L2 is reported huge */
+#define GEMM_L2_FALLBACK_KB 512 /* when libcpuid cannot tell: Zen 3's, what the constants fit */
 /* gemm_blas: tiles per (batch, group) GEMM, for any thread count (see gemm_prepare). */
 #define BLAS_TILES 64
 
@@ -18,6 +16,7 @@ typedef struct gemm_state {
     float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block */
     float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
+    size_t kc, mc, nc;             /* cache blocking (gemm_blocking) */
     size_t b_panel_elems;          /* one slot's b_packed, then its MR x NR tile (fused) */
     int fused;                     /* taps never overlap: GEMM tiles go straight into y */
     int needs_fill;                /* fused, and some outputs receive no tap: bias fill first */
@@ -33,8 +32,8 @@ static void pack_a(const tconv_plan *plan, const gemm_state *st, const float *w)
     for (size_t grp = 0; grp < g->groups; grp++) {
         float *dst_group = st->a_packed + grp * st->m_padded * st->k;
         const float *wg = w + grp * g->cin_g * st->m;
-        for (size_t pc = 0; pc < st->k; pc += GEMM_KC) {
-            size_t kc = st->k - pc < GEMM_KC ? st->k - pc : GEMM_KC;
+        for (size_t pc = 0; pc < st->k; pc += st->kc) {
+            size_t kc = st->k - pc < st->kc ? st->k - pc : st->kc;
             float *dst_block = dst_group + pc * st->m_padded;
             for (size_t m = 0; m < st->m; m++)
                 for (size_t kk = 0; kk < kc; kk++)
@@ -73,6 +72,31 @@ static void choose_col2im_tiles(const tconv_geometry *g, size_t pieces, gemm_sta
  * MFLOP/s, c32 5.04 -> 6.19 GFLOP/s. Callgrind (avx2) counts 1.4-4% more instructions on the
  * k == s layers (scalar-indexed runs of at most NR columns against col2im's long vector rows),
  * but y is written once and col (Mask R-CNN: 800 KiB) never leaves L1. */
+/* Blocking from the L2 size (tconv_get_cpu_info). On the Sapphire Rapids-class Xeon the 12x32
+ * AVX-512 kernel runs at peak with its kc x NR sliver of B in L2 rather than L1 (synthetic loop:
+ * 176 GFLOP/s at kc 512 with B from L2), while every extra K pass reloads and re-stores the whole
+ * C tile, from L3 once A has streamed through L2. So K is done in one pass while the B sliver
+ * fits in an eighth of L2, else split into equal passes; the mc x kc block of A takes a quarter
+ * of L2 and the kc x nc panel of B half of it. Measured (driver, best of 1 s, t1, interleaved):
+ * kc = K instead of 256 bought pix2pix decoder (K 1024) 123-126 -> 135-139 GFLOP/s, U-Net deep
+ * (K 1024, fused: no col buffer left) 140-144 -> 152-153, DCGAN 133 -> 135; the rest within
+ * noise. Only a K split's boundaries enter the sums, and they depend on the shape and the CPU,
+ * never on the thread count. */
+static void gemm_blocking(size_t k, size_t mr, size_t nr, gemm_state *st) {
+    tconv_cpu_info cpu;
+    size_t l2 = (size_t)GEMM_L2_FALLBACK_KB * 1024;
+    if (tconv_get_cpu_info(&cpu) == TCONV_OK && cpu.l2_kb > 0) l2 = (size_t)cpu.l2_kb * 1024;
+    size_t kc_max = l2 / 8 / (nr * sizeof(float));
+    if (kc_max < GEMM_KC_MIN) kc_max = GEMM_KC_MIN;
+    if (kc_max > GEMM_KC_MAX) kc_max = GEMM_KC_MAX;
+    size_t passes = tconv_div_up(k, kc_max);
+    st->kc = tconv_div_up(k, passes);
+    size_t mc = l2 / 4 / (st->kc * sizeof(float)) / mr * mr;
+    st->mc = mc < mr ? mr : mc;
+    size_t nc = l2 / 2 / (st->kc * sizeof(float)) / nr * nr;
+    st->nc = nc < nr ? nr : nc;
+}
+
 static int taps_never_overlap(const tconv_shape *s) {
     return s->dilation_h * (s->kernel_h - 1) < s->stride_h &&
            s->dilation_w * (s->kernel_w - 1) < s->stride_w;
@@ -96,6 +120,7 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     tconv_status rc = tconv_plan_alloc(plan, "gemm state", 1, sizeof *st, (void **)&st);
     if (rc != TCONV_OK) return rc;
     st->k = g->cin_g;
+    if (own_gemm) gemm_blocking(st->k, plan->k.gemm.mr, plan->k.gemm.nr, st);
     const char *col_what = "column buffer (out_channels/groups*kernel_h*kernel_w*in_h*in_w)";
     if ((rc = tconv_size_mul(g, "GEMM rows (out_channels/groups*kernel_h*kernel_w)", &st->m,
                              g->cout_g, g->taps)) ||
@@ -106,7 +131,7 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     st->needs_fill = st->fused && !every_output_has_a_tap(g);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
      * lives in the slot's MR x NR scratch and col is not needed at all. */
-    if (!st->fused || st->k > GEMM_KC) {
+    if (!st->fused || st->k > st->kc) {
         rc = tconv_plan_alloc(plan, col_what, col_elems, sizeof(float), (void **)&st->col);
         if (rc != TCONV_OK) return rc;
     }
@@ -122,8 +147,8 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
         size_t mr = plan->k.gemm.mr, nr = plan->k.gemm.nr;
         st->m_padded = tconv_round_up(st->m, mr);
         choose_gemm_tiles(st->m, g->in_plane, mr, nr, pieces, &st->m_tile, &st->n_tile);
-        size_t panel_cols = st->n_tile < GEMM_NC ? st->n_tile : GEMM_NC;
-        st->b_panel_elems = GEMM_KC * tconv_round_up(panel_cols, nr) + (st->fused ? mr * nr : 0);
+        size_t panel_cols = st->n_tile < st->nc ? st->n_tile : st->nc;
+        st->b_panel_elems = st->kc * tconv_round_up(panel_cols, nr) + (st->fused ? mr * nr : 0);
         const char *what = "packed weights (out_channels*kernel_h*kernel_w*in_channels/groups)";
         if ((rc = tconv_size_mul4(g, what, &a_elems, g->groups, st->m_padded, st->k, 1)) ||
             (rc = tconv_plan_alloc(plan, what, a_elems, sizeof(float), (void **)&st->a_packed)) ||
@@ -288,11 +313,11 @@ static void blocked_gemm(const gemm_work *work, const gemm_state *st, float *col
     float *tile = b_packed + st->b_panel_elems - (st->fused ? uk->mr * uk->nr : 0);
     size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
     /* A blocks must start on an MR panel boundary of the packed A. */
-    size_t mc = GEMM_MC < mr ? mr : GEMM_MC / mr * mr;
-    for (size_t jc = n0; jc < n1; jc += GEMM_NC) {
-        size_t nc = n1 - jc < GEMM_NC ? n1 - jc : GEMM_NC;
-        for (size_t pc = 0; pc < st->k; pc += GEMM_KC) {
-            size_t kc = st->k - pc < GEMM_KC ? st->k - pc : GEMM_KC;
+    size_t mc = st->mc;
+    for (size_t jc = n0; jc < n1; jc += st->nc) {
+        size_t nc = n1 - jc < st->nc ? n1 - jc : st->nc;
+        for (size_t pc = 0; pc < st->k; pc += st->kc) {
+            size_t kc = st->k - pc < st->kc ? st->k - pc : st->kc;
             pack_b(x, n, pc, kc, jc, nc, nr, b_packed);
             const float *a_block = a_group + pc * st->m_padded;
             int fuse = st->fused && pc + kc == st->k;
