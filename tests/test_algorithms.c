@@ -360,6 +360,15 @@ static void test_sweep_g_long_rows(void **state) {
         tconv_shape shape = square_shape(1, 2100, 3, 1, deep[n]);
         run_shape(&sw, &shape, 1);
     }
+    /* ... and overlapping taps on wide inputs with few channels, whose col (M x H*W) exceeds half
+     * of any L2 up to 4 MiB, so gemm runs GEMM and col2im in bands of output rows: padding and
+     * output padding, dilation, and k < s (rows no tap reaches between bands). */
+    static const axis band_h[] = {{64, 3, 2, 1, 1, 1}, {50, 4, 2, 1, 0, 2}, {70, 2, 3, 0, 2, 1}};
+    static const axis band_w[] = {{600, 3, 2, 1, 1, 1}, {700, 4, 2, 1, 0, 2}, {500, 3, 1, 1, 0, 1}};
+    for (size_t n = 0; n < sizeof band_h / sizeof band_h[0]; n++) {
+        tconv_shape shape = make_shape(1, 2, 3, 1, band_h[n], band_w[n]);
+        run_shape(&sw, &shape, n != 1);
+    }
     finish(&sw);
 }
 

@@ -1,6 +1,8 @@
 /* gemm: col = W^T X per group with our cache-blocked GEMM (packed panels), then col2im. */
 #include "col2im.h"
 
+#include <string.h>
+
 /* Cache blocking (GOTO/BLIS), sized at plan time from the detected caches (gemm_blocking):
  * kc rows of K per pass, an mc x kc block of A per L2 stay, a kc x nc panel of B per thread. */
 #define GEMM_KC_MIN 256         /* the old constant: a K split never goes below it */
@@ -17,6 +19,8 @@ typedef struct gemm_state {
     float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
     size_t kc, mc, nc;             /* cache blocking (gemm_blocking) */
+    size_t l2_bytes;               /* detected (or fallback) L2 size */
+    size_t band_in_rows;           /* input rows per band of banded_gemm_col2im; 0: no bands */
     size_t b_panel_elems;          /* one slot's b_packed, then its MR x NR tile (fused) */
     int fused;                     /* taps never overlap: GEMM tiles go straight into y */
     int needs_fill;                /* fused, and some outputs receive no tap: bias fill first */
@@ -86,6 +90,7 @@ static void gemm_blocking(size_t k, size_t mr, size_t nr, gemm_state *st) {
     tconv_cpu_info cpu;
     size_t l2 = (size_t)GEMM_L2_FALLBACK_KB * 1024;
     if (tconv_get_cpu_info(&cpu) == TCONV_OK && cpu.l2_kb > 0) l2 = (size_t)cpu.l2_kb * 1024;
+    st->l2_bytes = l2;
     size_t kc_max = l2 / 8 / (nr * sizeof(float));
     if (kc_max < GEMM_KC_MIN) kc_max = GEMM_KC_MIN;
     if (kc_max > GEMM_KC_MAX) kc_max = GEMM_KC_MAX;
@@ -95,6 +100,17 @@ static void gemm_blocking(size_t k, size_t mr, size_t nr, gemm_state *st) {
     st->mc = mc < mr ? mr : mc;
     size_t nc = l2 / 2 / (st->kc * sizeof(float)) / nr * nr;
     st->nc = nc < nr ? nr : nc;
+}
+
+/* Bands for banded_gemm_col2im: as many input rows as keep the band's col columns (all M rows)
+ * in half the L2, when col itself is bigger than that. A band narrower than 8 NR panels would
+ * re-stream A (the packed weights) too often for its work (pix2pix decoder: 32 MiB of A for 64
+ * columns), so such shapes keep the one-pass order. */
+static size_t band_input_rows(const tconv_geometry *g, const gemm_state *st, size_t nr) {
+    size_t budget_cols = st->l2_bytes / 2 / (st->m * sizeof(float));
+    if (budget_cols < 8 * nr || budget_cols >= g->in_plane) return 0;
+    size_t rows = budget_cols / g->in_w;
+    return rows < 1 ? 1 : rows;
 }
 
 static int taps_never_overlap(const tconv_shape *s) {
@@ -129,6 +145,7 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
         return rc;
     st->fused = own_gemm && taps_never_overlap(&g->s);
     st->needs_fill = st->fused && !every_output_has_a_tap(g);
+    if (own_gemm && !st->fused) st->band_in_rows = band_input_rows(g, st, plan->k.gemm.nr);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
      * lives in the slot's MR x NR scratch and col is not needed at all. */
     if (!st->fused || st->k > st->kc) {
@@ -180,12 +197,15 @@ static tconv_status gemm_create(tconv_plan *plan, const float *w, const float *b
 #define PACK_ROWS 8
 
 /* rows x `width` floats from a row-major source (leading dimension n) into a [rows][width]
- * panel slice. `width` is a compile-time constant at every call, so each row becomes a few vector
- * moves instead of a memcpy call (the call cost 9% of the U-Net layer's time). */
+ * panel slice. `width` is a compile-time constant at every hot call, so each row's memcpy is
+ * inlined as a few vector moves (a memcpy call cost 9% of the U-Net layer's time). A plain
+ * element loop is not enough: gcc turned the 32-float rows (AVX-512's NR) back into memmove
+ * calls, 5% of U-Net 128->64's time under perf; a constant-size memcpy is always inlined
+ * (U-Net 128->64: 127-129 -> 130 GFLOP/s, driver, three interleaved runs). */
 static inline void copy_rows(float *restrict dst, const float *restrict src, size_t rows, size_t n,
                              size_t width) {
     for (size_t kk = 0; kk < rows; kk++, dst += width, src += n)
-        for (size_t j = 0; j < width; j++) dst[j] = src[j];
+        memcpy(dst, src, width * sizeof(float));
 }
 
 /* Full NR-wide panels of columns [0, full) for rows kk..kk+rows of the kc-row block. */
@@ -226,6 +246,7 @@ typedef struct gemm_work {
     const tconv_plan *plan;
     const float *a_group, *x_group, *bias_group;
     float *y_group;
+    size_t n_base, row_base; /* banded runs: the band's first col column and output row */
 } gemm_work;
 
 /* y[2j] = a[j] + bias, y[2j + 1] = b[j] + bias: the two kernel columns of a 2-wide, stride-2
@@ -248,8 +269,13 @@ static void store_strided(float *restrict y, const float *restrict a, size_t n, 
 
 /* Fused col2im for shapes whose taps never overlap: rows [m0, m0 + rows) x columns [n0, n0 +
  * cols) of col, held in c (leading dimension ldc) while still in L1, go to their outputs as
- * bias + value, the bits col2im would produce (bias fill, then one add). Columns are walked in
- * runs inside one input row; rows are (co, ky, kx) in that order. */
+ * bias + value, the bits col2im would produce (bias fill, then one add). Rows are (co, ky, kx) in
+ * that order; each row's columns are walked in runs inside one input row. Rows outermost, with
+ * (co, ky, kx) and the runs stepped rather than divided out: the old runs-outer walk paid three
+ * divisions per (run, row) pair, which perf put at most of the scatter's cost (19% of Mask
+ * R-CNN's time, 18% of U-Net 128->64's). Each output is still written once, with the same
+ * value. Measured (driver, best of 1 s, t1, three interleaved runs): Mask R-CNN 124 -> 131-133
+ * GFLOP/s; U-Net 128->64 (64-wide rows: one run per row already) unchanged. */
 static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size_t m0, size_t rows,
                          size_t n0, size_t cols) {
     const tconv_plan *plan = work->plan;
@@ -257,31 +283,39 @@ static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     const size_t *ix_begin = st->c2i.ix_begin, *ix_end = st->c2i.ix_end;
-    size_t kw = (size_t)s->kernel_w, sw = (size_t)s->stride_w;
+    size_t kw = (size_t)s->kernel_w, sw = (size_t)s->stride_w, in_w = g->in_w;
     int pairs = sw == 2 && kw == 2 && s->dilation_w == 1 && ix_begin[0] == ix_begin[1] &&
                 ix_end[0] == ix_end[1];
-    for (size_t done = 0; done < cols;) {
-        size_t n = n0 + done, iy = n / g->in_w, ix0 = n % g->in_w;
-        size_t len = g->in_w - ix0 < cols - done ? g->in_w - ix0 : cols - done;
-        for (size_t i = 0; i < rows; i++) {
-            size_t m = m0 + i, co = m / g->taps, t = m % g->taps, ky = t / kw, kx = t % kw;
-            int64_t oy = (int64_t)iy * s->stride_h - s->pad_h + (int64_t)ky * s->dilation_h;
-            if (oy < 0 || oy >= g->out_h) continue;
+    size_t iy0 = n0 / in_w, ix00 = n0 % in_w;
+    size_t co = m0 / g->taps, t = m0 % g->taps, ky = t / kw, kx = t % kw;
+    for (size_t i = 0; i < rows; i++, c += ldc) {
+        /* pairs: rows i (kx 0) and i + 1 (kx 1) of one (co, ky) go out together. */
+        int pair = pairs && kx == 0 && i + 1 < rows;
+        float bias = work->bias_group ? work->bias_group[co] : 0.0f;
+        float *y_ch = work->y_group + co * g->out_plane;
+        int64_t oy = (int64_t)iy0 * s->stride_h - s->pad_h + (int64_t)ky * s->dilation_h;
+        int64_t ox_off = (int64_t)kx * s->dilation_w - s->pad_w;
+        size_t ix0 = ix00;
+        for (size_t done = 0; done < cols; oy += s->stride_h, ix0 = 0) {
+            size_t len = in_w - ix0 < cols - done ? in_w - ix0 : cols - done;
             size_t lo = ix0 > ix_begin[kx] ? ix0 : ix_begin[kx];
             size_t hi = ix0 + len < ix_end[kx] ? ix0 + len : ix_end[kx];
-            if (lo >= hi) continue;
-            float bias = work->bias_group ? work->bias_group[co] : 0.0f;
-            const float *src = c + i * ldc + done + (lo - ix0);
-            int64_t ox = (int64_t)lo * s->stride_w - s->pad_w + (int64_t)kx * s->dilation_w;
-            float *dst = work->y_group + co * g->out_plane + (size_t)oy * g->out_ws + (size_t)ox;
-            if (pairs && kx == 0 && i + 1 < rows) {
-                store_pairs(dst, src, src + ldc, hi - lo, bias);
-                i++;
-            } else {
-                store_strided(dst, src, hi - lo, sw, bias);
+            if (oy >= 0 && oy < g->out_h && lo < hi) {
+                const float *src = c + done + (lo - ix0);
+                int64_t ox = (int64_t)lo * s->stride_w + ox_off;
+                float *dst = y_ch + (size_t)oy * g->out_ws + (size_t)ox;
+                if (pair)
+                    store_pairs(dst, src, src + ldc, hi - lo, bias);
+                else
+                    store_strided(dst, src, hi - lo, sw, bias);
             }
+            done += len;
         }
-        done += len;
+        if (pair) i++, c += ldc, kx++; /* the second row of the pair is done */
+        if (++kx == kw) {
+            kx = 0;
+            if (++ky == (size_t)s->kernel_h) ky = 0, co++;
+        }
     }
 }
 
@@ -347,6 +381,7 @@ static void gemm_tile(void *context, size_t m0, size_t n0, size_t nm, size_t nn)
     const gemm_work *work = context;
     const gemm_state *st = work->plan->state;
     size_t slot = tconv_parallel_claim(&work->plan->par);
+    n0 += work->n_base;
     blocked_gemm(work, st, st->col, m0, m0 + nm, n0, n0 + nn,
                  st->b_packed + slot * st->b_panel_elems);
     tconv_parallel_release(&work->plan->par, slot);
@@ -356,6 +391,7 @@ static void gemm_tile(void *context, size_t m0, size_t n0, size_t nm, size_t nn)
 static void col2im_tile(void *context, size_t c0, size_t r0, size_t nc, size_t nr) {
     const gemm_work *work = context;
     const gemm_state *st = work->plan->state;
+    r0 += work->row_base;
     tconv_col2im_tile(work->plan, &st->c2i, st->col, work->bias_group, work->y_group, c0, c0 + nc,
                       r0, r0 + nr);
 }
@@ -380,18 +416,58 @@ static void parallel_col2im(const tconv_plan *plan, const gemm_state *st, gemm_w
                       st->c2i_rows);
 }
 
+/* GEMM and col2im in bands of output rows, for overlapping taps with a col bigger than the L2:
+ * each band first computes the col columns of the input rows it reads that are not computed
+ * yet, then scatters its output rows, so col2im reads col back from L2 instead of DRAM. Every
+ * col element and every output is the same sum as in the unbanded run (col2im's bias-then-taps
+ * order holds for any row split). Measured on the shared Xeon (driver, best of 1 s, t1, three
+ * interleaved runs): CycleGAN 128->64 k3 s2 on 128x128 (col 36 MiB, 3-row bands) 92-93 -> 98-107
+ * GFLOP/s, same checksum; DCGAN b4 (no bands: a band would be under 8 NR panels) unchanged. */
+static void banded_gemm_col2im(const tconv_plan *plan, const gemm_state *st, gemm_work *work) {
+    const tconv_geometry *g = &plan->g;
+    const tconv_shape *s = &g->s;
+    size_t n = g->in_plane, nr = plan->k.gemm.nr, n_done = 0;
+    size_t band_out_rows = st->band_in_rows * (size_t)s->stride_h;
+    for (size_t r0 = 0; r0 < g->out_hs; r0 += band_out_rows) {
+        size_t r1 = g->out_hs - r0 < band_out_rows ? g->out_hs : r0 + band_out_rows;
+        /* The last input row output row r1 - 1 reads is its ky = 0 tap's. */
+        size_t need = (r1 - 1 + (size_t)s->pad_h) / (size_t)s->stride_h + 1;
+        if (need > g->in_h) need = g->in_h;
+        size_t n_need = tconv_round_up(need * g->in_w, nr);
+        if (n_need > n) n_need = n;
+        if (n_need > n_done) {
+            work->n_base = n_done;
+            tconv_parallel_2d(&plan->par, gemm_tile, work, st->m, n_need - n_done, st->m_tile,
+                              st->n_tile);
+            n_done = n_need;
+        }
+        work->row_base = r0;
+        tconv_parallel_2d(&plan->par, col2im_tile, work, g->cout_g, r1 - r0, st->c2i_channels,
+                          st->c2i_rows < r1 - r0 ? st->c2i_rows : r1 - r0);
+    }
+    work->n_base = work->row_base = 0;
+}
+
 static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
     const tconv_geometry *g = &plan->g;
     const gemm_state *st = plan->state;
     for (size_t n = 0; n < g->batch; n++)
         for (size_t grp = 0; grp < g->groups; grp++) {
             size_t slot = n * g->groups + grp;
-            gemm_work work = {
-                plan, st->a_packed + grp * st->m_padded * st->k, x + slot * g->cin_g * g->in_plane,
-                st->bias ? st->bias + grp * g->cout_g : NULL, y + slot * g->cout_g * g->out_plane};
+            gemm_work work = {plan,
+                              st->a_packed + grp * st->m_padded * st->k,
+                              x + slot * g->cin_g * g->in_plane,
+                              st->bias ? st->bias + grp * g->cout_g : NULL,
+                              y + slot * g->cout_g * g->out_plane,
+                              0,
+                              0};
             if (st->needs_fill)
                 tconv_parallel_2d(&plan->par, bias_fill_tile, &work, g->cout_g, g->out_hs,
                                   st->c2i_channels, st->c2i_rows);
+            if (st->band_in_rows) {
+                banded_gemm_col2im(plan, st, &work);
+                continue;
+            }
             tconv_parallel_2d(&plan->par, gemm_tile, &work, st->m, g->in_plane, st->m_tile,
                               st->n_tile);
             if (!st->fused) parallel_col2im(plan, st, &work);
@@ -444,9 +520,13 @@ static void gemm_blas_run(const tconv_plan *plan, const float *x, float *y) {
     for (size_t b = 0; b < g->batch; b++)
         for (size_t grp = 0; grp < g->groups; grp++) {
             size_t slot = b * g->groups + grp;
-            gemm_work work = {
-                plan, st->a_packed + grp * g->cin_g * st->m, x + slot * g->cin_g * g->in_plane,
-                st->bias ? st->bias + grp * g->cout_g : NULL, y + slot * g->cout_g * g->out_plane};
+            gemm_work work = {plan,
+                              st->a_packed + grp * g->cin_g * st->m,
+                              x + slot * g->cin_g * g->in_plane,
+                              st->bias ? st->bias + grp * g->cout_g : NULL,
+                              y + slot * g->cout_g * g->out_plane,
+                              0,
+                              0};
             tconv_parallel_2d(&plan->par, gemm_blas_tiles, &work, m_tiles, n_tiles, 1, 1);
             parallel_col2im(plan, st, &work);
         }
