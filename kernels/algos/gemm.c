@@ -338,9 +338,15 @@ static void fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t
  * and small N (DCGAN: M 4096, N 64) re-read the whole KC slice of A (4 MiB) for every NR panel.
  * On this Zen 3 (32 MiB L3) that re-read cost little: DCGAN measured the same within noise for MC
  * 48 to 4096 (no blocking); the loop is kept for smaller L3s. A is packed at plan time, so an A
- * block is just a range of MR panels. */
-static void blocked_gemm(const gemm_work *work, const gemm_state *st, float *col, size_t m0,
-                         size_t m1, size_t n0, size_t n1, float *b_packed) {
+ * block is just a range of MR panels.
+ *
+ * Kept out of line: once banded_gemm_col2im also called gemm_tile, gcc inlined this into it and
+ * the fused scatter got slower (gate_llc_8, 8 -> 8 channels k2 s2 on 96x96: 0.207-0.211 ->
+ * 0.221-0.226 ms at avx2, 0.126-0.131 -> 0.141-0.146 ms at avx512, +4% instructions); noinline
+ * measured 0.200-0.212 and 0.129-0.134. */
+static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const gemm_state *st,
+                                                   float *col, size_t m0, size_t m1, size_t n0,
+                                                   size_t n1, float *b_packed) {
     const tconv_plan *plan = work->plan;
     const float *a_group = work->a_group, *x = work->x_group;
     const tconv_gemm_variant *uk = &plan->k.gemm;
