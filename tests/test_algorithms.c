@@ -349,14 +349,25 @@ static void test_sweep_g_long_rows(void **state) {
                 tconv_shape shape = make_shape(1, 2, 3, 1, h, w);
                 run_shape(&sw, &shape, alternate_bias(&sw));
             }
-    /* ... and 1024 channels with taps that never overlap (k <= s), where gemm writes y from
-     * each GEMM tile: K spans several KC blocks (partial sums in col), with and without padding,
+    /* ... and 2100 channels with taps that never overlap (k <= s), where gemm writes y from
+     * each GEMM tile: K spans several KC blocks (partial sums in col) on every CPU, since
+     * gemm_blocking caps a pass at 2048 rows of K (1024 no longer splits with a 2 MiB L2), with
+     * and without padding,
      * output padding and k < s (outputs no tap reaches keep the bias). */
     static const axis deep[] = {
         {4, 3, 1, 1, 0, 1}, {3, 4, 2, 1, 0, 1}, {5, 2, 2, 0, 0, 1}, {5, 2, 3, 1, 2, 1}};
     for (size_t n = 0; n < sizeof deep / sizeof deep[0]; n++) {
-        tconv_shape shape = square_shape(1, 1024, 3, 1, deep[n]);
+        tconv_shape shape = square_shape(1, 2100, 3, 1, deep[n]);
         run_shape(&sw, &shape, 1);
+    }
+    /* ... and overlapping taps on wide inputs with few channels, whose col (M x H*W) exceeds half
+     * of any L2 up to 4 MiB, so gemm runs GEMM and col2im in bands of output rows: padding and
+     * output padding, dilation, and k < s (rows no tap reaches between bands). */
+    static const axis band_h[] = {{64, 3, 2, 1, 1, 1}, {50, 4, 2, 1, 0, 2}, {70, 2, 3, 0, 2, 1}};
+    static const axis band_w[] = {{600, 3, 2, 1, 1, 1}, {700, 4, 2, 1, 0, 2}, {500, 3, 1, 1, 0, 1}};
+    for (size_t n = 0; n < sizeof band_h / sizeof band_h[0]; n++) {
+        tconv_shape shape = make_shape(1, 2, 3, 1, band_h[n], band_w[n]);
+        run_shape(&sw, &shape, n != 1);
     }
     finish(&sw);
 }

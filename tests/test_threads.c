@@ -105,14 +105,16 @@ static tconv_shape matrix_shape(size_t i) {
         s.kernel_w = 4, s.stride_w = 3, s.pad_w = 0, s.out_pad_w = 2;
         return s;
     }
-    case 12:
-        return shape(1, 128, 64, 1, 3, 3, 4, 2, 1, 0, 1); /* M split, K > 1 block */
-    /* gemm's fused col2im (taps never overlap): K over two KC blocks, so the last block
-     * finishes col's partial sums before the scatter; rows of 9 cross the NR-wide tiles. */
-    default: return shape(1, 300, 20, 1, 9, 9, 2, 2, 0, 0, 1);
+    case 12: return shape(1, 128, 64, 1, 3, 3, 4, 2, 1, 0, 1); /* M split, K > 1 block */
+    case 13: /* gemm's bands of GEMM + col2im (overlapping taps, col bigger than half the L2) */
+        return shape(1, 2, 3, 1, 64, 600, 3, 2, 1, 1, 1);
+    /* gemm's fused col2im (taps never overlap): K over two KC blocks (a pass takes at most 2048
+     * rows of K), so the last block finishes col's partial sums before the scatter; rows of 9
+     * cross the NR-wide tiles. */
+    default: return shape(1, 2100, 20, 1, 9, 9, 2, 2, 0, 0, 1);
     }
 }
-#define N_SHAPES 14
+#define N_SHAPES 15
 
 static const tconv_algo all_algos[] = {
     TCONV_ALGO_REFERENCE, TCONV_ALGO_ZERO_INSERT, TCONV_ALGO_DIRECT, TCONV_ALGO_GEMM,

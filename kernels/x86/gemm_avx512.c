@@ -35,16 +35,65 @@ static void store_rows(const __m512 rows[MR][2], size_t mr, size_t nr, float *c,
     c##i##l = _mm512_fmadd_ps(ai, bl, c##i##l);                                                    \
     c##i##h = _mm512_fmadd_ps(ai, bh, c##i##h)
 
+/* Software prefetch distance into packed A, in floats (2 KiB: about 43 k steps, ~500 cycles
+ * ahead). A is the big operand of the weight-streaming layers (pix2pix decoder: 32 MiB of packed
+ * weights per call, read once from L3): the hardware prefetcher alone, restarting at every 4 KiB
+ * page, left the broadcasts waiting on L3. Measured on the shared Xeon (synthetic blocked loop,
+ * M 8184 N 64 K 1024, best of 30, three runs each): 103-119 -> 138-159 GFLOP/s; 128..384 floats
+ * bought less (131-150), 768 the same as 512. Real layers (driver, best of 1 s, base and this
+ * build interleaved): pix2pix decoder 91-96 -> 119-120, U-Net deep 133-137 (one base run 87),
+ * DCGAN 130 -> 133, the rest unchanged. One prefetch per k step: a 64-byte line holds 1.3
+ * steps of A, and the spare load slot costs nothing against 24 FMAs. */
+#define A_PREFETCH_FLOATS 512
+
+/* Row i of the k step when the tile has at most 16 columns: the low B half only. */
+#define ROW_FMA_LO(i) c##i##l = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bl, c##i##l)
+
+/* Tiles of at most 16 columns (the N edge: Mask R-CNN's N = 196 = 6 x 32 + 4) need only the low
+ * half of B: 12 FMAs per k step instead of 24, each lane the same FMA chain as in the full tile
+ * (so the same bits). Measured (driver, best of 1 s, t1, three interleaved runs, same
+ * checksum): Mask R-CNN 129-130 -> 137-138 GFLOP/s; U-Net deep (N 784 = 24.5 x 32) within noise. */
+static void ukernel_12x16(size_t mr, size_t nr, size_t k, const float *a, const float *b, float *c,
+                          size_t ldc, int accumulate) {
+    __m512 c0l = _mm512_setzero_ps(), c1l = c0l, c2l = c0l, c3l = c0l, c4l = c0l, c5l = c0l;
+    __m512 c6l = c0l, c7l = c0l, c8l = c0l, c9l = c0l, c10l = c0l, c11l = c0l;
+    for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+        _mm_prefetch((const char *)(a + A_PREFETCH_FLOATS), _MM_HINT_T0);
+        const __m512 bl = _mm512_loadu_ps(b);
+        ROW_FMA_LO(0);
+        ROW_FMA_LO(1);
+        ROW_FMA_LO(2);
+        ROW_FMA_LO(3);
+        ROW_FMA_LO(4);
+        ROW_FMA_LO(5);
+        ROW_FMA_LO(6);
+        ROW_FMA_LO(7);
+        ROW_FMA_LO(8);
+        ROW_FMA_LO(9);
+        ROW_FMA_LO(10);
+        ROW_FMA_LO(11);
+    }
+    const __m512 z = _mm512_setzero_ps();
+    const __m512 rows[MR][2] = {{c0l, z}, {c1l, z}, {c2l, z}, {c3l, z}, {c4l, z},  {c5l, z},
+                                {c6l, z}, {c7l, z}, {c8l, z}, {c9l, z}, {c10l, z}, {c11l, z}};
+    store_rows(rows, mr, nr, c, ldc, accumulate);
+}
+
 /* Per k step: two B vectors, twelve broadcasts, 24 independent FMAs (2 pipes x 4 cycles need 8 in
  * flight). 24 accumulators + 2 B + broadcast temporaries fit the 32 zmm registers; named
  * variables rather than an array, which gcc keeps in memory. */
 void tconv_f32_gemm_ukernel_12x32__avx512(size_t mr, size_t nr, size_t k, const float *a,
                                           const float *b, float *c, size_t ldc, int accumulate) {
+    if (nr <= 16) {
+        ukernel_12x16(mr, nr, k, a, b, c, ldc, accumulate);
+        return;
+    }
     __m512 c0l = _mm512_setzero_ps(), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l;
     __m512 c3l = c0l, c3h = c0l, c4l = c0l, c4h = c0l, c5l = c0l, c5h = c0l;
     __m512 c6l = c0l, c6h = c0l, c7l = c0l, c7h = c0l, c8l = c0l, c8h = c0l;
     __m512 c9l = c0l, c9h = c0l, c10l = c0l, c10h = c0l, c11l = c0l, c11h = c0l;
     for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+        _mm_prefetch((const char *)(a + A_PREFETCH_FLOATS), _MM_HINT_T0);
         const __m512 bl = _mm512_loadu_ps(b), bh = _mm512_loadu_ps(b + 16);
         __m512 ai;
         ROW_FMA(0);
