@@ -19,21 +19,23 @@
  *   still walks every output), k < s itself, log of the GEMM tile waste (M = cout_g*taps and
  *   N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
  *
- * DERIVATION. Run: build/release/bench/tconv-bench --sweep=default --threads=1 --peers=none
- * --benchmark_filter='^(direct|gemm|sparse|gemm_blas)/avx512/' --benchmark_repetitions=3
- * --benchmark_enable_random_interleaving=true, on the shared 2-vCPU Xeon (Sapphire Rapids class,
- * AVX-512; 2026-11-29, load 2-13 from other jobs), 107 sweep shapes and the 18 real layers,
- * medians of 3. Rule: the algorithm with the lowest estimate among direct, gemm and sparse
- * (since then sparse was rewritten and left the dense choice: see tconv_auto_choose).
- * In-sample hit rate (choice within 10% of the fastest of ours): 18 of 18 layers, 95 of 107
- * sweep shapes (89%); the two-threshold rule it replaces: 13 of 18 layers and 82% of the sweep on
- * the same run. Checked on a fresh run (same flags, rows auto|auto_tuned|direct|gemm|sparse on
- * avx512 and avx2, no interleaving; scripts/tune_auto.py): avx512 18 of 18 layers and 96 of 107
- * sweep shapes (89.7%), avx2 18 of 18 layers; tune = 1 on that run: 17 of 18 layers and 101 of
- * 106 shapes. The misses are k2-k5 s2 shapes at 16x16 where gemm beats direct by 12-37%, and
- * shapes where sparse and direct are within 15-50% on microsecond runs. Only avx512 was swept (the
- * sweep runs on the dispatcher's ISA): the other ISAs use these coefficients with their own tile
- * sizes, which carry most of the difference between ISAs. */
+ * DERIVATION. Run results/fit/vm-20261129-1820-fit.json (committed):
+ * build/release/bench/tconv-bench
+ * --sweep=default --threads=1 --peers=none --benchmark_filter='^(direct|gemm|sparse)/avx512/'
+ * --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true, on the 2-vCPU Xeon
+ * (Sapphire Rapids class, AVX-512; 2026-11-29, idle: load 3.6 falling), 107 sweep shapes and the 18
+ * real layers, medians of 3, after direct's rowconv path, the L2-sized GEMM blocking and sparse's
+ * quad runs. Rule: the lowest estimate among direct, gemm and sparse (tconv_auto_choose).
+ * In-sample hit rate (choice within 10% of the fastest of ours): 16 of 18 layers, 75 of 107 sweep
+ * shapes (70%); choosing between direct and gemm only: 56 of 107. Leave-one-out on the same run:
+ * 13 of 18 layers, 75 of 107. Why not 90%: (1) noise: on this run, the fastest algorithm of one
+ * repetition is within 10% of the fastest median on only 97-99 of 107 shapes, so even a perfect
+ * predictor from one measurement tops out near 91%; (2) the three algorithms' costs are not
+ * power laws of the same counts (sparse's quads, direct's rowconv path): richer models did better
+ * but not enough for their size (leave-one-out: all pairwise products of these features plus log
+ * cout, stride, taps and in_plane with ridge 10, 82 of 107 and 15 of 18; 3-nearest-neighbour
+ * table, 80 of 107 and 15 of 18). tune = 1 measures instead. Only avx512 was swept: the other
+ * ISAs use these coefficients with their own tile sizes. */
 
 enum { FEATURES = 11 };
 typedef struct model {
@@ -41,12 +43,12 @@ typedef struct model {
 } model;
 
 static const model fitted_avx512 = {
-    {-23.2825, -4.75371, 3.52433, 2.34738, 0.40736, 1.51963, 0.903678, 1.67653, 0.454127, 0.484637,
-     -1.17407},
-    {-22.8716, -3.50108, 3.02214, 1.63569, -0.0625672, 1.02973, 0.593582, 1.15096, -0.0647021,
-     0.303778, -0.214492},
-    {-24.5371, -2.01658, 2.53891, 0.590836, 0.0956796, 0.280564, 1.18462, 0.117474, 0.489249,
-     0.508407, -0.234562},
+    {-22.5505, -3.98642, 2.59989, 2.35241, 0.537048, 1.62634, 0.702439, 1.88212, 0.464545, 0.30076,
+     -1.18447},
+    {-22.4595, -2.11216, 2.30014, 0.937122, -0.0866588, 0.377881, 0.531557, 0.595543, 0.0716661,
+     0.340519, -0.169185},
+    {-23.4948, -8.64806, 6.34891, 3.27059, -0.0304877, 3.23788, 0.601998, 2.48342, 0.0718176,
+     0.597758, 0.226871},
 };
 
 static double round_up(double v, size_t m) {
@@ -95,14 +97,20 @@ double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_al
     return exp(sum);
 }
 
-/* Dense weights: direct or gemm, whichever the model says is faster. sparse is not a candidate
- * here: its coefficients were fitted on the CSR sparse that multiplied every weight, before it
- * learned to skip zero weights (a different algorithm now, 7-17x slower on dense big layers,
- * see sparse.c); they serve only tune = 1's budget estimate. Sparse weights are AUTO's other
- * decision: after the plan has read w, tconv_plan_create_ex switches to sparse when the density
- * is at or below the crossover (tconv_sparse_preferred). */
-tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k) {
+tconv_algo tconv_auto_choose_dense(const tconv_geometry *g, const tconv_kernels *k) {
     double direct = tconv_auto_cost(g, k, TCONV_ALGO_DIRECT);
     double gemm = tconv_auto_cost(g, k, TCONV_ALGO_GEMM);
     return gemm < direct ? TCONV_ALGO_GEMM : TCONV_ALGO_DIRECT;
+}
+
+/* Before the weights are read: direct, gemm or sparse, whichever the model (fitted on dense
+ * weights) says is fastest. sparse is often fastest on dense weights too, on small shapes (few
+ * channels or 16x16 planes: its zero-padded phase streams and quads against direct's per-row
+ * set-up): fastest of the three on 49 of the 107 sweep shapes of vm-20261129-1820-fit. Sparse
+ * weights are AUTO's other decision: after the plan has read w, tconv_plan_create_ex switches to
+ * sparse when the density is at or below the crossover (tconv_sparse_preferred). */
+tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k) {
+    tconv_algo dense = tconv_auto_choose_dense(g, k);
+    double sparse = tconv_auto_cost(g, k, TCONV_ALGO_SPARSE);
+    return sparse < tconv_auto_cost(g, k, dense) ? TCONV_ALGO_SPARSE : dense;
 }

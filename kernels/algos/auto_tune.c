@@ -229,7 +229,7 @@ tconv_status tconv_auto_tune_create(const tconv_geometry *g, const tconv_kernels
     /* The heuristic's plan first: it resolves the thread count the key needs, is the yardstick
      * of the budget, and is the answer when nothing else is faster. */
     tconv_plan *plan;
-    tconv_status st = tconv_plan_create_ex(&g->s, tconv_auto_choose(g, k), w, bias, &sub, &plan);
+    tconv_status st = tconv_plan_create_ex(&g->s, TCONV_ALGO_AUTO, w, bias, &sub, &plan);
     if (st != TCONV_OK) return st;
     pthread_mutex_lock(&tune_lock);
     st = tune_locked(g, k, w, bias, &sub, &plan);

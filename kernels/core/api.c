@@ -123,13 +123,18 @@ tconv_status tconv_plan_create_ex(const tconv_shape *s, tconv_algo algo, const f
     if (automatic) algo = tconv_auto_choose(&g, &kernels);
     tconv_plan *plan;
     st = build_plan(&g, algo, &kernels, w, bias, options, &plan);
+    /* The model may pick sparse for a shape beyond its 32-bit indices: the faster dense one. */
+    if (automatic && st == TCONV_ERR_UNSUPPORTED && algo == TCONV_ALGO_SPARSE)
+        st = build_plan(&g, tconv_auto_choose_dense(&g, &kernels), &kernels, w, bias, options,
+                        &plan);
     if (st != TCONV_OK) return st;
     /* The density is known once a plan has read all of w: below the crossover AUTO trades the
      * dense plan for a sparse one (plan time twice, on those shapes only). A shape sparse does
      * not take (UNSUPPORTED: its 32-bit indices) keeps the dense plan; other failures (NOMEM)
      * are reported like any plan's. */
     tconv_plan *sparse_plan;
-    if (automatic && tconv_sparse_preferred(&g, tconv_plan_weight_density(plan))) {
+    if (automatic && plan->algo != TCONV_ALGO_SPARSE &&
+        tconv_sparse_preferred(&g, tconv_plan_weight_density(plan))) {
         st = build_plan(&g, TCONV_ALGO_SPARSE, &kernels, w, bias, options, &sparse_plan);
         if (st != TCONV_OK && st != TCONV_ERR_UNSUPPORTED) {
             tconv_plan_destroy(plan);

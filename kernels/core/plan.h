@@ -40,6 +40,8 @@ extern const tconv_algo_ops tconv_reference_ops, tconv_zero_insert_ops, tconv_di
 /* AUTO's heuristic (tune = 0) for a validated shape and the plan's kernels (kernels/algos/auto.c):
  * direct, gemm or sparse, whichever the cost model estimates fastest. */
 tconv_algo tconv_auto_choose(const tconv_geometry *g, const tconv_kernels *k);
+/* The same between direct and gemm only (when sparse cannot take the shape). */
+tconv_algo tconv_auto_choose_dense(const tconv_geometry *g, const tconv_kernels *k);
 /* The cost model behind it: estimated seconds of one single-thread run of `algo` (direct, gemm,
  * sparse; gemm_blas gets gemm's estimate). tune = 1 scales it to skip candidates that cannot fit
  * in its budget. */
