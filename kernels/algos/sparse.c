@@ -543,9 +543,12 @@ const tconv_algo_ops tconv_sparse_ops = {sparse_create, sparse_run};
  *     10.3: sparse 3.6-4.3x faster.
  * Bench run vm-20261129-1636 (idle machine, thread CPU time, against the fastest dense algorithm):
  * crossovers DCGAN 0.28, pix2pix 0.38, but U-Net 128->64 (k2 s2) 0.09: when taps never overlap
- * (k <= s) gemm writes y straight from its tiles and is hard to beat. So two classes:
- * TCONV_SPARSE_CROSSOVER_DEFAULT (0.25, plan.h) for overlapping taps, 0.08 for k <= s. */
-#define SPARSE_CROSSOVER_NO_OVERLAP 0.08
+ * (k <= s) gemm writes y straight from its tiles and is hard to beat. So two classes.
+ * Bench run vm-20261129-1826 (idle, after quad runs, the sparse_store family and the L2-sized
+ * GEMM): DCGAN 0.28, pix2pix 0.24, U-Net 0.13 (sparse d1/0.3/0.1/0.05 against gemm: U-Net 0.43x,
+ * 0.65x, 1.09x, 1.26x). So TCONV_SPARSE_CROSSOVER_DEFAULT (0.25, plan.h) for overlapping taps,
+ * 0.12 for k <= s (was 0.08 before U-Net's input blocks changed). */
+#define SPARSE_CROSSOVER_NO_OVERLAP 0.12
 int tconv_sparse_preferred(const tconv_geometry *g, double density) {
     const tconv_shape *s = &g->s;
     int no_overlap = s->dilation_h * (s->kernel_h - 1) < s->stride_h &&
