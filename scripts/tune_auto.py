@@ -52,7 +52,7 @@ def load(paths):
                 m = re.match(r"chose (\w+)", b.get("label", ""))
                 if m:
                     chose.setdefault(algo, {})[key] = m.group(1)
-            if algo in OURS or algo in ("auto", "auto_tuned"):
+            if algo in OURS or algo in ("auto", "auto_tuned", "gemm_blas"):
                 times[key][algo].append(row_seconds(b))
     return times, chose
 
@@ -197,11 +197,14 @@ def main():
             isa, threads, shape = key
             if (args.isa and isa != args.isa) or (args.threads and threads != args.threads):
                 continue
-            med = {a: statistics.median(t) for a, t in times[key].items() if a in OURS}
+            # tune = 1 may pick gemm_blas (OpenBLAS's GEMM + our col2im, a candidate of the
+            # measured mode): its own row's time then counts, against the fastest of ours.
+            med = {a: statistics.median(t) for a, t in times[key].items()
+                   if a in OURS or a == "gemm_blas"}
             pick = chose[mode].get(key)
-            if pick not in med:  # no choice recorded, or gemm_blas (not timed as ours)
+            if pick not in med or not any(a in med for a in OURS):  # no choice or no rows
                 continue
-            best = min(med, key=med.get)
+            best = min((a for a in med if a in OURS), key=med.get)
             group = "sweep" if shape.startswith("sweep/") else "layers"
             ratio = med[pick] / med[best]
             hits[(mode, isa, threads, group)][1] += 1
