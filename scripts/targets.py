@@ -17,18 +17,14 @@ import math
 import statistics
 from collections import defaultdict
 
+from tune_auto import row_seconds  # scripts/ is on sys.path when this script runs
+
 OURS = ("direct", "gemm", "sparse", "auto", "auto_tuned")
 DENSE_OURS = ("direct", "gemm")
 PEERS = ("gemm_blas", "onednn_nchw", "onednn_blocked", "xnnpack_nhwc")
 COMPUTE_BOUND = ("dcgan_512_256", "dcgan_b4_256_128", "pix2pix_dec_1024_512", "unet_up_128_64",
                  "unet_deep_1024_512", "maskrcnn_mask_256", "cyclegan_up_128_64")
 FCN = ("fcn8s_upscore8", "fcn16s_upscore16", "fcn32s_upscore")
-UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-
-
-def row_seconds(b):
-    key = "real_time" if b.get("wall_clock", 0) else "cpu_time"
-    return b[key] * UNIT[b.get("time_unit", "ns")]
 
 
 def load(paths):
