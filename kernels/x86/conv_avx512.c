@@ -36,13 +36,13 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
  * last. */
 INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV, size_t tail,
                     size_t c0, size_t cn, __m512 *part) {
-    __m512 acc[8][8];
+    __m512 acc[16][8];
     const __mmask16 mask = lane_mask(tail);
     if (c0 == 0) {
-        EACH8(m, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + m]);
-              EACH8(v, 0, NV, acc[m][v] = b));
+        EACH16(m, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + m]);
+               EACH8(v, 0, NV, acc[m][v] = b));
     } else {
-        EACH8(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
+        EACH16(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
     }
     const size_t xs = jb->x_cstride;
     for (size_t t = 0; t < jb->taps; t++) {
@@ -51,16 +51,17 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
             __m512 xv[8];
             EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
             xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
-            EACH8(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
-                  EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
+            EACH16(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
+                   EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
         }
     }
     if (c0 + cn < jb->channels) {
-        EACH8(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
+        EACH16(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
         return;
     }
-    EACH8(m, 0, R, EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW));
-          store_pixels(jb, r0 + m, j + (size_t)(NV - 1) * VW, acc[m][NV - 1], tail));
+    EACH16(m, 0, R,
+           EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW));
+           store_pixels(jb, r0 + m, j + (size_t)(NV - 1) * VW, acc[m][NV - 1], tail));
 }
 
 typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail, size_t c0, size_t cn,
@@ -75,11 +76,12 @@ PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1,
 PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(2, 5) PV_TILE(2, 6)
 PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
 PV_TILE(4, 4) PV_TILE(5, 1) PV_TILE(5, 2) PV_TILE(6, 1) PV_TILE(6, 2) PV_TILE(7, 1) PV_TILE(7, 2)
-PV_TILE(8, 1) PV_TILE(8, 2)
+PV_TILE(8, 1) PV_TILE(8, 2) PV_TILE(9, 1) PV_TILE(10, 1) PV_TILE(11, 1) PV_TILE(12, 1)
+PV_TILE(13, 1) PV_TILE(14, 1) PV_TILE(15, 1) PV_TILE(16, 1)
 
 /* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
  * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
-static pv_tile_fn *const pv_tiles[8][8] = {
+static pv_tile_fn *const pv_tiles[16][8] = {
     {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
      pv_tile_1x8},
     {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4, pv_tile_2x5, pv_tile_2x6},
@@ -89,6 +91,14 @@ static pv_tile_fn *const pv_tiles[8][8] = {
     {pv_tile_6x1, pv_tile_6x2},
     {pv_tile_7x1, pv_tile_7x2},
     {pv_tile_8x1, pv_tile_8x2},
+    {pv_tile_9x1},
+    {pv_tile_10x1},
+    {pv_tile_11x1},
+    {pv_tile_12x1},
+    {pv_tile_13x1},
+    {pv_tile_14x1},
+    {pv_tile_15x1},
+    {pv_tile_16x1},
 };
 /* clang-format on */
 
@@ -105,7 +115,9 @@ static void pv_all(const conv_job *jb) {
      * tiles they got before were 4 FMA chains, half of what two FMA pipes of latency 4 need
      * (perf: pv_tile_4x1 was 41% of the time on i16 k3 s3 / k4 s2 / k5 s3 c32, its loop at one
      * FMA per cycle). */
-    const unsigned rows = (unsigned)jb->rows, groups = nvec <= 2 ? (rows + 7) / 8 : (rows + 3) / 4;
+    const unsigned rows = (unsigned)jb->rows, groups = nvec == 1   ? 1
+                                                       : nvec == 2 ? (rows + 7) / 8
+                                                                   : (rows + 3) / 4;
     const unsigned base = rows / groups, extra = rows % groups;
     size_t tiles;
     switch (jb->rows) {

@@ -35,6 +35,18 @@
         EACH_1(i, 6, lo, hi, __VA_ARGS__) EACH_1(i, 7, lo, hi, __VA_ARGS__)                        \
     } while (0)
 
+#define EACH16(i, lo, hi, ...)                                                                     \
+    do {                                                                                           \
+        EACH8(i, lo, hi, __VA_ARGS__);                                                             \
+        EACH_1(i, 8, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 9, lo, hi, __VA_ARGS__)                                                          \
+        EACH_1(i, 10, lo, hi, __VA_ARGS__)                                                         \
+        EACH_1(i, 11, lo, hi, __VA_ARGS__)                                                         \
+        EACH_1(i, 12, lo, hi, __VA_ARGS__)                                                         \
+        EACH_1(i, 13, lo, hi, __VA_ARGS__)                                                         \
+        EACH_1(i, 14, lo, hi, __VA_ARGS__) EACH_1(i, 15, lo, hi, __VA_ARGS__)                      \
+    } while (0)
+
 /* The call's arguments, gathered so the tile helpers take one pointer. */
 typedef struct conv_job {
     const float *const *x_taps;
