@@ -33,14 +33,14 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m256 v, int n
  * bias on the first channel block, continue from `part` otherwise, and go to y after the last. */
 INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV, size_t c0,
                     size_t cn, __m256 *part) {
-    __m256 acc[4][8];
+    __m256 acc[8][8];
     size_t jl = min_size(j + (size_t)(NV - 1) * VW, jb->pixels - VW);
     const ptrdiff_t dl = (ptrdiff_t)jl - (ptrdiff_t)j;
     if (c0 == 0) {
-        EACH4(m, 0, R, const __m256 b = _mm256_broadcast_ss(jb->bias + r0 + m);
+        EACH8(m, 0, R, const __m256 b = _mm256_broadcast_ss(jb->bias + r0 + m);
               EACH8(v, 0, NV, acc[m][v] = b));
     } else {
-        EACH4(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
+        EACH8(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
     }
     const size_t xs = jb->x_cstride;
     for (size_t t = 0; t < jb->taps; t++) {
@@ -49,15 +49,15 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
             __m256 xv[8];
             EACH8(v, 0, NV - 1, xv[v] = _mm256_loadu_ps(xp + v * VW));
             xv[NV - 1] = _mm256_loadu_ps(xp + dl);
-            EACH4(m, 0, R, __m256 wb = _mm256_broadcast_ss(wp + m);
+            EACH8(m, 0, R, __m256 wb = _mm256_broadcast_ss(wp + m);
                   EACH8(v, 0, NV, acc[m][v] = _mm256_fmadd_ps(wb, xv[v], acc[m][v])));
         }
     }
     if (c0 + cn < jb->channels) {
-        EACH4(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
+        EACH8(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
         return;
     }
-    EACH4(m, 0, R, EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW));
+    EACH8(m, 0, R, EACH8(v, 0, NV - 1, store_pixels(jb, r0 + m, j + (size_t)v * VW, acc[m][v], VW));
           store_pixels(jb, r0 + m, jl, acc[m][NV - 1], VW));
 }
 
@@ -99,16 +99,21 @@ typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t c0, size
 /* clang-format off */
 PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7)
 PV_TILE(1, 8) PV_TILE(2, 1) PV_TILE(2, 2) PV_TILE(2, 3) PV_TILE(2, 4) PV_TILE(3, 1) PV_TILE(3, 2)
-PV_TILE(3, 3) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3)
+PV_TILE(3, 3) PV_TILE(4, 1) PV_TILE(4, 2) PV_TILE(4, 3) PV_TILE(5, 1) PV_TILE(5, 2) PV_TILE(6, 1)
+PV_TILE(6, 2) PV_TILE(7, 1) PV_TILE(8, 1)
 
 /* [R-1][nv-1]: full tiles hold 8 (one row), 8 (two rows) or 12 accumulators, enough independent
  * chains for 2 FMA/cycle at 4 cycles latency with the x vectors still in 16 ymm registers. */
-static pv_tile_fn *const pv_tiles[4][8] = {
+static pv_tile_fn *const pv_tiles[8][8] = {
     {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
      pv_tile_1x8},
     {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4},
     {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3},
     {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3},
+    {pv_tile_5x1, pv_tile_5x2},
+    {pv_tile_6x1, pv_tile_6x2},
+    {pv_tile_7x1},
+    {pv_tile_8x1},
 };
 /* clang-format on */
 
@@ -128,9 +133,14 @@ static void (*const pv_shorts[4])(const conv_job *, size_t) = {pv_short_1, pv_sh
 static void pv_all(const conv_job *jb) {
     /* 32-bit and constant divisors: 64-bit divisions per call cost as much as a short
      * call's arithmetic (1->1 upsample: 11% of the time). */
-    const unsigned rows = (unsigned)jb->rows, groups = (rows + 3) / 4;
-    const unsigned base = rows / groups, extra = rows % groups;
     const size_t nvec = (jb->pixels + VW - 1) / VW;
+    /* Phase rows of one or two vectors take groups of up to 8 or 6 channels (8 or 12 FMA chains;
+     * 4x1 tiles were 4 chains, half of what two FMA pipes of latency 4 need). */
+    const unsigned rows = (unsigned)jb->rows, groups = jb->pixels < VW ? (rows + 3) / 4
+                                                       : nvec == 1     ? (rows + 7) / 8
+                                                       : nvec == 2     ? (rows + 5) / 6
+                                                                       : (rows + 3) / 4;
+    const unsigned base = rows / groups, extra = rows % groups;
     size_t tiles;
     switch (jb->rows) {
     case 1: tiles = (nvec + 7) / 8; break;
