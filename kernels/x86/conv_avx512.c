@@ -16,7 +16,10 @@ static __mmask16 lane_mask(size_t n) {
 }
 
 /* Stores lanes [0, n) of v as pixels j.. of output row m: a masked vector store when pixels
- * are contiguous, else through a stack tile (direct's phase outputs are stride_w apart). */
+ * are contiguous, else through a stack tile (direct's phase outputs are stride_w apart). Tried and
+ * dropped: per vector of 16 pixels, s permutes + s masked stores (lanes s apart; s <= 8) were
+ * 1.2-2.1x slower on i16 c32 k2 s2 / k3 s3 / k4 s4 / k4 s2 / k5 s3 (Xeon, avx512, t1, medians of
+ * 5): unaligned masked stores that write every s-th lane cost more than 16 scalar stores. */
 INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_t n) {
     float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
     if (jb->y_pstride == 1) {
