@@ -37,11 +37,6 @@ typedef struct direct_state {
     int rowconv;
     float *w_rowconv, *bias_rowconv;
     size_t rc_slots, rc_ky_stride;
-    /* staged (see choose_staging): per thread slot, stage_slot floats laid out
-     * [channel][column phase][cell], stage_phase floats per phase row. */
-    int staged;
-    float *stage;
-    size_t stage_phase, stage_cstride, stage_slot;
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
@@ -271,33 +266,6 @@ static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
     st->column_phase_major = bytes > PHASE_MAJOR_WEIGHT_BYTES;
 }
 
-/* Staged stores: with stride_w > 1 the micro-kernel writes a phase segment's pixels stride_w
- * apart, which it does as one scalar store per pixel (16 per vector); on layers with few
- * channels per tap those stores were 12-40% of the time. Staged, the micro-kernel writes the row
- * into a per-thread buffer in stride-phase layout (contiguous vector stores), and the
- * sparse_store family moves each channel's row into y. That pays only where the store-back is a
- * vector kernel (its mr, pixels per vector, > 1): AVX-512's in-register transposes cover strides
- * that are powers of two (up to 16, and multiples of 16); elsewhere it is the same scalar loop
- * plus a copy. Not with column_phase_major, whose calls for one row are spread over the run of
- * same-phase rows (a row's phases would all have to be staged at once). */
-static int choose_staging(const tconv_plan *plan, const direct_state *st) {
-    size_t sw = (size_t)plan->g.s.stride_w;
-    int pow2 = (sw & (sw - 1)) == 0;
-    return sw > 1 && pow2 && plan->k.sparse_store.mr > 1 && !st->column_phase_major && !st->rowconv;
-}
-
-static tconv_status alloc_staging(tconv_plan *plan, direct_state *st) {
-    const tconv_geometry *g = &plan->g;
-    st->stage_phase = (size_t)phase_pixels(g, 0); /* phase 0 has the most cells */
-    st->stage_cstride = st->stage_phase * (size_t)column_phases(g);
-    tconv_status rc = tconv_size_mul(g, "staging buffer (out_w*16)", &st->stage_slot,
-                                     st->stage_cstride, plan->k.conv.mr);
-    if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "staging buffer (out_w*16*threads)", plan->par.threads,
-                              st->stage_slot * sizeof(float), (void **)&st->stage);
-    return rc;
-}
-
 /* rowconv: every output row in vectors of 16 consecutive columns with per-lane weights
  * (tconv_rowconv_job). Needs every lane to hold a real tap (kernel_w a multiple of stride_w,
  * no dilation: a zero weight times an infinite input would be NaN where the reference has no
@@ -429,8 +397,6 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
         rc = build_segments(plan, &pc, st);
     }
     if (rc == TCONV_OK && !st->rowconv) choose_loop_order(plan, st);
-    if (rc == TCONV_OK) st->staged = choose_staging(plan, st);
-    if (rc == TCONV_OK && st->staged) rc = alloc_staging(plan, st);
     size_t slot_taps = 0;
     if (rc == TCONV_OK)
         rc = tconv_size_mul(g, "tap pointers (kernel_h*kernel_w*threads)", &slot_taps, g->taps,
@@ -450,7 +416,6 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
 /* Per-task tap pointer arrays: the thread slot's part of the plan's scratch. */
 typedef struct tap_scratch {
     const float **x_taps, **w_taps;
-    float *stage; /* the slot's staging buffer (staged plans) */
 } tap_scratch;
 
 /* Output row oy of `rows` channels set to their bias, contiguously. */
@@ -462,54 +427,27 @@ static void fill_row_bias(const tconv_geometry *g, const float *bias, size_t row
     }
 }
 
-/* Cells [a, a + pixels) of column phase px of the staged row set to each channel's bias. */
-static void fill_stage_bias(const direct_state *st, const float *bias, size_t rows, size_t px,
-                            size_t a, size_t pixels, float *stage) {
-    for (size_t m = 0; m < rows; m++) {
-        float *cell = stage + m * st->stage_cstride + px * st->stage_phase + a, value = bias[m];
-        for (size_t i = 0; i < pixels; i++) cell[i] = value;
-    }
-}
-
-/* The staged row (already holding bias + sums) to y: the bias argument is -0.0f, which adds
- * nothing to any value (x + -0.0f == x, also for x = +-0), so the result is bit-identical to
- * the unstaged path. */
-static void store_staged_row(const tconv_plan *plan, const direct_state *st, const float *stage,
-                             size_t rows, size_t oy, float *y_block) {
-    const tconv_geometry *g = &plan->g;
-    for (size_t m = 0; m < rows; m++)
-        plan->k.sparse_store.fn(g->out_ws, (size_t)g->s.stride_w, stage + m * st->stage_cstride,
-                                st->stage_phase, -0.0f,
-                                y_block + m * g->out_plane + oy * g->out_ws);
-}
-
 /* One block of output channels of one output row, segments [first, last): a micro-kernel call
  * per column segment with exactly the (ky, kx) taps that land there. Outputs that no tap reaches
  * (k < s) are only the bias: a row without kernel rows, or a segment without kernel columns, is
  * filled contiguously (once per row, with its first segments) instead of a zero-tap micro-kernel
  * call that stores the bias with the stride as its pixel step. On i16 k1 s8 (callgrind, avx2)
  * that cut direct from 296k to 36k instructions per run for 1 channel and from 2.33M to 709k for
- * 32; bench medians (avx512, t1): 22.6 -> 147 MFLOP/s and 1.97 -> 4.8 GFLOP/s. Staged plans
- * (choose_staging) write the row's phases into the slot's buffer instead, empty segments as
- * bias cells there, then store the whole row once. */
+ * 32; bench medians (avx512, t1): 22.6 -> 147 MFLOP/s and 1.97 -> 4.8 GFLOP/s. */
 static void direct_row(const tconv_plan *plan, const direct_state *st, const tap_scratch *ts,
                        const input_view *in, const float *w_block, const float *bias, size_t rows,
                        size_t oy, size_t first, size_t last, float *y_block) {
     const tconv_geometry *g = &plan->g;
     size_t kw = (size_t)g->s.kernel_w, tap_stride = g->cin_g * plan->k.conv.mr;
-    size_t sw = (size_t)g->s.stride_w;
     int row_has_taps = st->rows.start[oy] < st->rows.start[oy + 1];
-    if (!row_has_taps || (st->empty_segments && !st->staged)) {
+    if (!row_has_taps || st->empty_segments) {
         if (first == 0) fill_row_bias(g, bias, rows, oy, y_block);
         if (!row_has_taps) return;
     }
     for (size_t sgi = first; sgi < last; sgi++) {
         const column_segment *seg = &st->segments[sgi];
-        size_t n = 0, px = seg->ox_start % sw, cell = seg->ox_start / sw;
-        if (seg->tap_begin == seg->tap_end) {
-            if (st->staged) fill_stage_bias(st, bias, rows, px, cell, seg->pixels, ts->stage);
-            continue; /* else filled above */
-        }
+        size_t n = 0;
+        if (seg->tap_begin == seg->tap_end) continue; /* filled above */
         for (size_t r = st->rows.start[oy]; r < st->rows.start[oy + 1]; r++) {
             const float *x_row = in->base + st->rows.input[r] * in->row_stride;
             for (size_t q = seg->tap_begin; q < seg->tap_end; q++) {
@@ -517,14 +455,10 @@ static void direct_row(const tconv_plan *plan, const direct_state *st, const tap
                 ts->w_taps[n++] = w_block + (st->rows.tap[r] * kw + st->col_tap[q]) * tap_stride;
             }
         }
-        if (st->staged)
-            plan->k.conv.fn(rows, seg->pixels, n, ts->x_taps, in->cstride, g->cin_g, ts->w_taps,
-                            bias, ts->stage + px * st->stage_phase + cell, st->stage_cstride, 1);
-        else
-            plan->k.conv.fn(rows, seg->pixels, n, ts->x_taps, in->cstride, g->cin_g, ts->w_taps,
-                            bias, y_block + oy * g->out_ws + seg->ox_start, g->out_plane, sw);
+        plan->k.conv.fn(rows, seg->pixels, n, ts->x_taps, in->cstride, g->cin_g, ts->w_taps, bias,
+                        y_block + oy * g->out_ws + seg->ox_start, g->out_plane,
+                        (size_t)g->s.stride_w);
     }
-    if (st->staged) store_staged_row(plan, st, ts->stage, rows, oy, y_block);
 }
 
 /* The group's input as the micro-kernel reads it: the padded [iy][c][ix] rows when the plan has
@@ -630,8 +564,7 @@ static void direct_tile(void *context, size_t b0, size_t r0, size_t nb, size_t n
     const direct_state *st = plan->state;
     size_t mr = plan->k.conv.mr, blocks = tconv_div_up(g->cout_g, mr);
     size_t slot = tconv_parallel_claim(&plan->par);
-    tap_scratch ts = {st->x_taps + slot * g->taps, st->w_taps + slot * g->taps,
-                      st->staged ? st->stage + slot * st->stage_slot : NULL};
+    tap_scratch ts = {st->x_taps + slot * g->taps, st->w_taps + slot * g->taps};
     if (st->rowconv) rowconv_rows(work, &ts, r0, r0 + nr);
     for (size_t b = b0; !st->rowconv && b < b0 + nb; b++) {
         size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
