@@ -38,6 +38,12 @@ static tconv_shape case_shape(size_t i) {
         s = square(1, 2, 3, 1, 5, 6, 3, 3, 0, 0, 1);
         s.kernel_h = 4, s.stride_h = 2, s.pad_h = 1, s.kernel_w = 2, s.out_pad_w = 2;
         return s;
+    case 6: /* a plane over 64 KiB: direct fills rows with taps just before computing them */
+        return square(1, 1, 2, 1, 40, 37, 2, 8, 0, 1, 1);
+    case 7: /* 199 rows in a row that no kernel row reaches: more than one fill run (64 KiB) */
+        s = square(1, 2, 3, 1, 2, 100, 1, 1, 0, 0, 1);
+        s.stride_h = 200, s.out_pad_h = 199;
+        return s;
     default: /* rowconv on AVX-512 (kernel_w a multiple of stride_w, 3 channels) with rows that
               * no kernel row reaches; out_w not a multiple of the stride */
         s = square(1, 2, 3, 1, 5, 7, 8, 8, 3, 5, 1);
@@ -45,7 +51,7 @@ static tconv_shape case_shape(size_t i) {
         return s;
     }
 }
-#define N_CASES 7
+#define N_CASES 9
 
 /* 1 when some (ky, iy) lands on oy: oy = iy*s - p + ky*d, iy inside the input. */
 static int axis_reached(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
