@@ -37,6 +37,10 @@ typedef struct direct_state {
     int rowconv;
     float *w_rowconv, *bias_rowconv;
     size_t rc_slots, rc_ky_stride;
+    /* Runs of consecutive output rows that no kernel row reaches (bias only), at most
+     * FILL_RUN_FLOATS per channel: run i is rows [fill_runs[2i], + fill_runs[2i + 1]). */
+    size_t *fill_runs, fill_run_count;
+    int fill_ahead; /* see choose_fill_ahead */
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
@@ -354,6 +358,53 @@ static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     return rc;
 }
 
+/* Bias-only outputs are written before the taps (fill_bias_runs) in runs of rows at memset-like
+ * speed: whole planes when a channel's plane is small (then the rows with taps overwrite their
+ * phases while the plane is still cached), else only the rows no kernel row reaches, and rows
+ * with empty segments are filled by direct_row just before their taps, in L1. Thread CPU time,
+ * avx512 t1, base (row by row in direct_row) / whole plane / rows with taps in direct_row:
+ * i16 k4 s8 c1 (61 KB plane) 9.3-9.4 / 9.05-9.2 / 9.4-10 us; c32 (32 planes) 259-263 /
+ * 236-241 / 258-260; k2 s8 c32 128-136 / 106-109 / 116-122; i64 k4 s8 c1 (1 MB plane) 69-72 /
+ * 73-76 / 69-70; i128 k2 s8 c1 (4 MB plane) 227-238 / 264-267 / 209-278 (the plane leaves L2
+ * before the taps overwrite it). */
+#define FILL_AHEAD_PLANE_FLOATS 16384
+static int choose_fill_ahead(const tconv_plan *plan) {
+    return plan->g.out_plane <= FILL_AHEAD_PLANE_FLOATS;
+}
+
+/* Rows that fill_bias_runs fills: no kernel row reaches them, or (fill_ahead) some column
+ * segment has no taps. */
+static int row_needs_fill(const direct_state *st, size_t oy) {
+    return st->rows.start[oy] == st->rows.start[oy + 1] || (st->fill_ahead && st->empty_segments);
+}
+
+/* A run starts where a row needs a fill and the previous one does not, or where the run so far
+ * reached `cap` rows: runs of at most 64 KiB per channel give threads parallel work on big
+ * single-channel planes, and fixed at plan time the partition is the same for any thread count. */
+static int run_starts(const direct_state *st, size_t oy, size_t rows_so_far, size_t cap) {
+    return row_needs_fill(st, oy) && (oy == 0 || !row_needs_fill(st, oy - 1) || rows_so_far == cap);
+}
+
+#define FILL_RUN_FLOATS 16384
+static tconv_status plan_fill_runs(tconv_plan *plan, direct_state *st) {
+    const tconv_geometry *g = &plan->g;
+    size_t runs = 0, len = 0, cap = FILL_RUN_FLOATS / g->out_ws ? FILL_RUN_FLOATS / g->out_ws : 1;
+    for (size_t oy = 0; oy < g->out_hs; oy++) {
+        if (run_starts(st, oy, len, cap)) runs++, len = 0;
+        len++;
+    }
+    st->fill_run_count = runs;
+    if (runs == 0) return TCONV_OK;
+    tconv_status rc = tconv_plan_alloc(plan, "bias-only row runs", 2 * runs, sizeof(size_t),
+                                       (void **)&st->fill_runs);
+    if (rc != TCONV_OK) return rc;
+    for (size_t oy = 0, r = 0; oy < g->out_hs; oy++) {
+        if (run_starts(st, oy, r ? st->fill_runs[2 * r - 1] : 0, cap)) st->fill_runs[2 * r++] = oy;
+        if (row_needs_fill(st, oy)) st->fill_runs[2 * r - 1]++;
+    }
+    return TCONV_OK;
+}
+
 /* The rows in phase order (the serial loop order) and the tile of them one task computes: about
  * 4 tasks per thread over (channel block, rows); one thread takes all rows at once. */
 static tconv_status plan_row_tiles(tconv_plan *plan, direct_state *st) {
@@ -409,6 +460,8 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
                               (void **)&st->w_taps);
     if (rc == TCONV_OK) rc = plan_row_tiles(plan, st);
     if (rc == TCONV_OK) rc = alloc_input_rows(plan, st);
+    if (rc == TCONV_OK) st->fill_ahead = choose_fill_ahead(plan);
+    if (rc == TCONV_OK) rc = plan_fill_runs(plan, st);
     if (rc == TCONV_OK) plan->state = st;
     return rc;
 }
@@ -427,27 +480,40 @@ static void fill_row_bias(const tconv_geometry *g, const float *bias, size_t row
     }
 }
 
+/* n floats set to value at memset-like speed from portable C: a short loop, then the filled
+ * prefix doubled by memcpy (libc's is vectorised for this CPU; this file may not be) up to
+ * FILL_CHUNK floats, copied on from there. Chunks stay under glibc's rep-movsb threshold (4 KiB
+ * for AVX2), whose string copy valgrind counts per iteration (callgrind gate shapes would
+ * show the bytes as instructions). Copies bits, so every element is exactly value. */
+#define FILL_CHUNK 512
+static void fill_floats(float *y, size_t n, float value) {
+    size_t done = n < 64 ? n : 64;
+    for (size_t i = 0; i < done; i++) y[i] = value;
+    while (done < n) {
+        size_t step = done < FILL_CHUNK ? done : FILL_CHUNK;
+        if (step > n - done) step = n - done;
+        memcpy(y + done, y, step * sizeof(float));
+        done += step;
+    }
+}
+
 /* One block of output channels of one output row, segments [first, last): a micro-kernel call
  * per column segment with exactly the (ky, kx) taps that land there. Outputs that no tap reaches
- * (k < s) are only the bias: a row without kernel rows, or a segment without kernel columns, is
- * filled contiguously (once per row, with its first segments) instead of a zero-tap micro-kernel
- * call that stores the bias with the stride as its pixel step. On i16 k1 s8 (callgrind, avx2)
- * that cut direct from 296k to 36k instructions per run for 1 channel and from 2.33M to 709k for
- * 32; bench medians (avx512, t1): 22.6 -> 147 MFLOP/s and 1.97 -> 4.8 GFLOP/s. */
+ * (k < s) are only the bias: rows without kernel rows were filled by fill_bias_runs; a row with
+ * segments without kernel columns too when fill_ahead, else it is filled here whole (once, with
+ * its first segments) and its taps then overwrite the phases they reach. */
 static void direct_row(const tconv_plan *plan, const direct_state *st, const tap_scratch *ts,
                        const input_view *in, const float *w_block, const float *bias, size_t rows,
                        size_t oy, size_t first, size_t last, float *y_block) {
     const tconv_geometry *g = &plan->g;
     size_t kw = (size_t)g->s.kernel_w, tap_stride = g->cin_g * plan->k.conv.mr;
-    int row_has_taps = st->rows.start[oy] < st->rows.start[oy + 1];
-    if (!row_has_taps || st->empty_segments) {
-        if (first == 0) fill_row_bias(g, bias, rows, oy, y_block);
-        if (!row_has_taps) return;
-    }
+    if (st->rows.start[oy] == st->rows.start[oy + 1]) return; /* bias only: filled before */
+    if (st->empty_segments && !st->fill_ahead && first == 0)
+        fill_row_bias(g, bias, rows, oy, y_block);
     for (size_t sgi = first; sgi < last; sgi++) {
         const column_segment *seg = &st->segments[sgi];
         size_t n = 0;
-        if (seg->tap_begin == seg->tap_end) continue; /* filled above */
+        if (seg->tap_begin == seg->tap_end) continue; /* bias only: filled above */
         for (size_t r = st->rows.start[oy]; r < st->rows.start[oy + 1]; r++) {
             const float *x_row = in->base + st->rows.input[r] * in->row_stride;
             for (size_t q = seg->tap_begin; q < seg->tap_end; q++) {
@@ -515,7 +581,7 @@ static void direct_block(const tconv_plan *plan, const direct_state *st, const t
 }
 
 /* rowconv: rows [r0, r1) of row_order, every output channel of the group; rows that no kernel
- * row reaches are the bias. */
+ * row reaches are the bias, written before by fill_bias_runs. */
 static void rowconv_rows(const direct_work *work, const tap_scratch *ts, size_t r0, size_t r1) {
 #if TCONV_HAVE_AVX512
     const tconv_plan *plan = work->plan;
@@ -543,10 +609,7 @@ static void rowconv_rows(const direct_work *work, const tap_scratch *ts, size_t 
             ts->x_taps[n] = work->in.base + st->rows.input[i] * work->in.row_stride + st->pad_left;
             ts->w_taps[n] = wg + st->rows.tap[i] * st->rc_ky_stride;
         }
-        if (n == 0) {
-            fill_row_bias(g, bias, g->cout_g, oy, work->y_group);
-            continue;
-        }
+        if (n == 0) continue; /* bias only: filled by fill_bias_runs */
         job.row_taps = n;
         job.y = work->y_group + oy * g->out_ws;
         tconv_f32_rowconv_ukernel__avx512(&job);
@@ -576,6 +639,27 @@ static void direct_tile(void *context, size_t b0, size_t r0, size_t nb, size_t n
     tconv_parallel_release(&plan->par, slot);
 }
 
+/* Rows that no kernel row reaches (k < s along h) are only the bias: each run of them is filled
+ * first, one contiguous range per channel. Filled row by row at one 16-byte store per 4 floats,
+ * fills were ~11% of direct's time on i16 k4 s8 c1 (perf, avx512, t1). The partition (blocks x
+ * plan-time runs) does not depend on the thread count. */
+static void fill_bias_runs(void *context, size_t b0, size_t i0, size_t nb, size_t ni) {
+    const direct_work *work = context;
+    const tconv_plan *plan = work->plan;
+    const tconv_geometry *g = &plan->g;
+    const direct_state *st = plan->state;
+    size_t mr = plan->k.conv.mr, blocks = tconv_div_up(g->cout_g, mr);
+    for (size_t b = b0; b < b0 + nb; b++) {
+        size_t rows = g->cout_g - b * mr < mr ? g->cout_g - b * mr : mr;
+        const float *bias = st->bias_packed + (work->grp * blocks + b) * mr;
+        float *y_block = work->y_group + b * mr * g->out_plane;
+        for (size_t m = 0; m < rows; m++)
+            for (size_t i = i0; i < i0 + ni; i++)
+                fill_floats(y_block + m * g->out_plane + st->fill_runs[2 * i] * g->out_ws,
+                            st->fill_runs[2 * i + 1] * g->out_ws, bias[m]);
+    }
+}
+
 /* Per (batch, group): the input repack as one parallel step (shared by all tasks), then the
  * (channel block x rows) tiles. */
 static void direct_run(const tconv_plan *plan, const float *x, float *y) {
@@ -591,6 +675,10 @@ static void direct_run(const tconv_plan *plan, const float *x, float *y) {
             if (st->x_rows)
                 tconv_parallel_1d(&plan->par, pack_input_rows, &work, g->in_h,
                                   tconv_parallel_tile(g->in_h, plan->par.threads, 1));
+            if (st->fill_run_count)
+                tconv_parallel_2d(&plan->par, fill_bias_runs, &work,
+                                  tconv_div_up(g->cout_g, plan->k.conv.mr), st->fill_run_count, 1,
+                                  1);
             tconv_parallel_2d(&plan->par, direct_tile, &work, blocks, g->out_hs, 1, st->row_tile);
         }
 }
