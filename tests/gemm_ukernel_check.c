@@ -116,7 +116,7 @@ static void check_tile(const gemm_variant *v, size_t m, size_t n, size_t k, int 
     float *a, *b, *c0, *c;
     size_t ldc = fill(m, n, k, &a, &b, &c0, &c);
     float *ap = pack_a(a, m, k, 0, k, v->mr), *bp = pack_b(b, n, 0, k, v->nr);
-    v->fn(m, n, k, ap, bp, c, ldc, acc);
+    v->fn(m, n, k, ap, bp, v->nr, c, ldc, acc);
     compare(v, "single tile", m, n, k, acc, a, b, c0, c, ldc);
     free(a), free(b), free(c0), free(c), free(ap), free(bp);
 }
@@ -133,7 +133,7 @@ static void check_blocked(const gemm_variant *v, size_t m, size_t n, size_t k, i
             for (size_t ir = 0; ir < m; ir += v->mr) {
                 size_t rows = m - ir < v->mr ? m - ir : v->mr,
                        cols = n - jr < v->nr ? n - jr : v->nr;
-                v->fn(rows, cols, kc, ap + ir * kc, bp + (jr / v->nr) * kc * v->nr,
+                v->fn(rows, cols, kc, ap + ir * kc, bp + (jr / v->nr) * kc * v->nr, v->nr,
                       c + ir * ldc + jr, ldc, acc || pc > 0);
             }
         free(ap), free(bp);

@@ -322,22 +322,32 @@ static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size
 /* One MR x NR micro-tile of the last KC block, fused: the micro-kernel writes the slot's tile
  * (K in one block) or finishes the partial sums in col, and the tile goes to y at once. */
 static void fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t rows, size_t cols,
-                             size_t kc, const float *a, const float *b, size_t pc, size_t ir,
-                             size_t j, float *tile) {
+                             size_t kc, const float *a, const float *b, size_t ldb, size_t pc,
+                             size_t ir, size_t j, float *tile) {
     const tconv_gemm_variant *uk = &work->plan->k.gemm;
     size_t n = work->plan->g.in_plane;
     float *c = pc == 0 ? tile : st->col + ir * n + j;
     size_t ldc = pc == 0 ? uk->nr : n;
-    uk->fn(rows, cols, kc, a, b, c, ldc, pc > 0);
+    uk->fn(rows, cols, kc, a, b, ldb, c, ldc, pc > 0);
     scatter_tile(work, c, ldc, ir, rows, j, cols);
 }
 
-/* blocked_gemm when rows [m0, m1) fit one MC block (FSRCNN: M 81, DCGAN's last layer: M 48):
- * the ic loop has one pass, so each NR sliver of B can be packed right before the MR tiles that
- * use it, into the first kc x NR floats of the slot's panel. The sliver (7-8 KiB) stays in L1
- * from its pack to its last use, where packing the whole kc x nc panel first wrote it out to L2
- * and read it back: perf put 12-14% of FSRCNN x3's and DCGAN 64->3's time on the panel stores.
- * Same micro-kernel calls on the same packed values: the same bits. */
+/* sliver_gemm's limit in MR tiles per sliver: up to it the in-place B beat packing (4 and 7
+ * tiles above); CycleGAN 128->64 (M 576: 48 tiles re-reading 128 rows 64 KiB apart, one page
+ * each) lost 24-27 -> 29-30 ms with it, U-Net 128->64 (22 tiles) was level, so larger M keeps
+ * the packed panels of the blocked loop. */
+#define SLIVER_MAX_TILES 8
+
+/* blocked_gemm for at most SLIVER_MAX_TILES MR tiles (FSRCNN: M 81, DCGAN's last layer: M 48):
+ * one A block (ic loop of one pass), so the MR tiles of one NR-column sliver run back to back, and
+ * the micro-kernel reads a full sliver of B where it lies in x (ldb = N) instead of from a packed
+ * panel. Packing cost what it saved here: the panel copy (16-byte moves in this baseline-ISA
+ * file) was 12-14% of FSRCNN x3's and DCGAN 64->3's time under perf, while the few MR tiles per
+ * sliver (4 and 7) re-read its rows from L2 cheaply. Measured (own driver, best of 7 x 2000
+ * runs, thread CPU time, avx512, t1, base 8bb4d12 interleaved): DCGAN 64->3 61.2-61.5 -> 50.7-
+ * 51.3 us; FSRCNN x3 484-493 -> 462-467 us (packing each sliver into L1 instead: 468, 61).
+ * Only the last, narrower sliver is packed (zero-padded): reading NR floats of its rows could
+ * pass the end of x. Same products summed in the same order: the same bits. */
 static void sliver_gemm(const gemm_work *work, const gemm_state *st, float *col, size_t m0,
                         size_t m1, size_t n0, size_t n1, float *sliver, float *tile) {
     const tconv_plan *plan = work->plan;
@@ -348,15 +358,19 @@ static void sliver_gemm(const gemm_work *work, const gemm_state *st, float *col,
         const float *a_block = work->a_group + pc * st->m_padded;
         int fuse = st->fused && pc + kc == st->k;
         for (size_t j = n0; j < n1; j += nr) {
-            size_t cols = n1 - j < nr ? n1 - j : nr;
-            pack_b(work->x_group, n, pc, kc, j, cols, nr, sliver);
+            size_t cols = n1 - j < nr ? n1 - j : nr, ldb = n;
+            const float *b = work->x_group + pc * n + j;
+            if (cols < nr) {
+                pack_b(work->x_group, n, pc, kc, j, cols, nr, sliver);
+                b = sliver, ldb = nr;
+            }
             for (size_t ir = m0; ir < m1; ir += mr) {
                 size_t rows = m1 - ir < mr ? m1 - ir : mr;
                 if (fuse)
-                    fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, sliver, pc, ir, j,
+                    fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j,
                                      tile);
                 else
-                    uk->fn(rows, cols, kc, a_block + ir * kc, sliver, col + ir * n + j, n, pc > 0);
+                    uk->fn(rows, cols, kc, a_block + ir * kc, b, ldb, col + ir * n + j, n, pc > 0);
             }
         }
     }
@@ -384,7 +398,7 @@ static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const 
     size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
     /* A blocks must start on an MR panel boundary of the packed A. */
     size_t mc = st->mc;
-    if (m1 - m0 <= mc) {
+    if (m1 - m0 <= SLIVER_MAX_TILES * mr) {
         sliver_gemm(work, st, col, m0, m1, n0, n1, b_packed, tile);
         return;
     }
@@ -404,11 +418,11 @@ static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const 
                         size_t rows = m_end - ir < mr ? m_end - ir : mr;
                         if (fuse) {
                             fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, b_panel,
-                                             pc, ir, jc + jr, tile);
+                                             nr, pc, ir, jc + jr, tile);
                             continue;
                         }
-                        uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, col + ir * n + jc + jr,
-                               n, pc > 0);
+                        uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, nr,
+                               col + ir * n + jc + jr, n, pc > 0);
                     }
                 }
             }
