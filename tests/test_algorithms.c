@@ -369,6 +369,20 @@ static void test_sweep_g_long_rows(void **state) {
         tconv_shape shape = make_shape(1, 2, 3, 1, band_h[n], band_w[n]);
         run_shape(&sw, &shape, n != 1);
     }
+    /* ... and few GEMM rows (Cout*Kh*Kw) over many input pixels, where gemm reads full NR-column
+     * slivers of x in place and packs only the last, narrower one (at most 8 MR tiles): DCGAN's
+     * last layer (64 -> 3, k4 s2 p1; M 48), M 96 (8 tiles of 12 at AVX-512, 16 of 6 at AVX2:
+     * the packed panels there), M 112 (past the limit everywhere), a fused k2 s2 one, and 9x11
+     * inputs (99 columns: three full 32-column slivers and a 3-column one). */
+    static const int64_t few_rows[][2] = {{64, 3}, {5, 6}, {5, 7}, {7, 2}};
+    static const axis few_h[] = {
+        {32, 4, 2, 1, 0, 1}, {9, 4, 2, 1, 1, 1}, {9, 4, 1, 2, 0, 1}, {9, 2, 2, 0, 0, 1}};
+    static const axis few_w[] = {
+        {32, 4, 2, 1, 0, 1}, {11, 4, 2, 1, 1, 1}, {11, 4, 1, 2, 0, 1}, {11, 2, 2, 0, 0, 1}};
+    for (size_t n = 0; n < sizeof few_h / sizeof few_h[0]; n++) {
+        tconv_shape shape = make_shape(1, few_rows[n][0], few_rows[n][1], 1, few_h[n], few_w[n]);
+        run_shape(&sw, &shape, n != 2);
+    }
     finish(&sw);
 }
 
