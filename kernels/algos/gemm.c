@@ -275,9 +275,14 @@ static void store_strided(float *restrict y, const float *restrict a, size_t n, 
  * divisions per (run, row) pair, which perf put at most of the scatter's cost (19% of Mask
  * R-CNN's time, 18% of U-Net 128->64's). Each output is still written once, with the same
  * value. Measured (driver, best of 1 s, t1, three interleaved runs): Mask R-CNN 124 -> 131-133
- * GFLOP/s; U-Net 128->64 (64-wide rows: one run per row already) unchanged. */
-static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size_t m0, size_t rows,
-                         size_t n0, size_t cols) {
+ * GFLOP/s; U-Net 128->64 (64-wide rows: one run per row already) unchanged.
+ * Inlined by force: with sliver_gemm as a second caller gcc kept it (and fused_micro_tile) out
+ * of line, a call per micro-tile: gate_llc_8 +2.6% instructions (callgrind avx2, sse41), level
+ * again when inlined (-1%); its time, Mask R-CNN's and U-Net 128->64's within noise either way. */
+static inline __attribute__((always_inline)) void scatter_tile(const gemm_work *work,
+                                                               const float *c, size_t ldc,
+                                                               size_t m0, size_t rows, size_t n0,
+                                                               size_t cols) {
     const tconv_plan *plan = work->plan;
     const gemm_state *st = plan->state;
     const tconv_geometry *g = &plan->g;
@@ -321,9 +326,10 @@ static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size
 
 /* One MR x NR micro-tile of the last KC block, fused: the micro-kernel writes the slot's tile
  * (K in one block) or finishes the partial sums in col, and the tile goes to y at once. */
-static void fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t rows, size_t cols,
-                             size_t kc, const float *a, const float *b, size_t ldb, size_t pc,
-                             size_t ir, size_t j, float *tile) {
+static inline __attribute__((always_inline)) void
+fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t rows, size_t cols, size_t kc,
+                 const float *a, const float *b, size_t ldb, size_t pc, size_t ir, size_t j,
+                 float *tile) {
     const tconv_gemm_variant *uk = &work->plan->k.gemm;
     size_t n = work->plan->g.in_plane;
     float *c = pc == 0 ? tile : st->col + ir * n + j;
