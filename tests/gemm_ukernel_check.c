@@ -116,7 +116,7 @@ static void check_tile(const gemm_variant *v, size_t m, size_t n, size_t k, int 
     float *a, *b, *c0, *c;
     size_t ldc = fill(m, n, k, &a, &b, &c0, &c);
     float *ap = pack_a(a, m, k, 0, k, v->mr), *bp = pack_b(b, n, 0, k, v->nr);
-    v->fn(m, n, k, ap, bp, c, ldc, acc);
+    v->fn(m, n, k, ap, bp, v->nr, c, ldc, acc);
     compare(v, "single tile", m, n, k, acc, a, b, c0, c, ldc);
     free(a), free(b), free(c0), free(c), free(ap), free(bp);
 }
@@ -133,7 +133,7 @@ static void check_blocked(const gemm_variant *v, size_t m, size_t n, size_t k, i
             for (size_t ir = 0; ir < m; ir += v->mr) {
                 size_t rows = m - ir < v->mr ? m - ir : v->mr,
                        cols = n - jr < v->nr ? n - jr : v->nr;
-                v->fn(rows, cols, kc, ap + ir * kc, bp + (jr / v->nr) * kc * v->nr,
+                v->fn(rows, cols, kc, ap + ir * kc, bp + (jr / v->nr) * kc * v->nr, v->nr,
                       c + ir * ldc + jr, ldc, acc || pc > 0);
             }
         free(ap), free(bp);
@@ -141,6 +141,23 @@ static void check_blocked(const gemm_variant *v, size_t m, size_t n, size_t k, i
     }
     compare(v, "blocked gemm", m, n, k, acc, a, b, c0, c, ldc);
     free(a), free(b), free(c0), free(c);
+}
+
+/* A full tile (nr == NR) read in place: B is a window of NR columns of a wider row-major matrix
+ * (ldb > NR, as kernels/algos/gemm.c's sliver path passes x), whose other columns hold NaN, so
+ * a kernel that reads outside the window, or steps by NR instead of ldb, poisons C. */
+static void check_in_place(const gemm_variant *v, size_t m, size_t k, int acc) {
+    size_t n = v->nr, ldb = 3 * v->nr + 5, off = v->nr + 1;
+    float *a, *b, *c0, *c;
+    size_t ldc = fill(m, n, k, &a, &b, &c0, &c);
+    float *wide = malloc((k * ldb + 1) * sizeof *wide);
+    for (size_t p = 0; p < k; p++)
+        for (size_t j = 0; j < ldb; j++)
+            wide[p * ldb + j] = j >= off && j < off + n ? b[p * n + j - off] : NAN;
+    float *ap = pack_a(a, m, k, 0, k, v->mr);
+    v->fn(m, n, k, ap, wide + off, ldb, c, ldc, acc);
+    compare(v, "B read in place (ldb > NR)", m, n, k, acc, a, b, c0, c, ldc);
+    free(a), free(b), free(c0), free(c), free(ap), free(wide);
 }
 
 static void check_variant(const gemm_variant *v) {
@@ -157,6 +174,10 @@ static void check_variant(const gemm_variant *v) {
         for (size_t j = 0; j < 5; j++)
             for (size_t l = 0; l < sizeof bks / sizeof bks[0]; l++)
                 for (int acc = 0; acc <= 1; acc++) check_blocked(v, ms[i], ns[j], bks[l], acc);
+    static const size_t in_place_ks[] = {1, 7, 64, 300};
+    for (size_t mr = 1; mr <= v->mr; mr++)
+        for (size_t ki = 0; ki < sizeof in_place_ks / sizeof in_place_ks[0]; ki++)
+            for (int acc = 0; acc <= 1; acc++) check_in_place(v, mr, in_place_ks[ki], acc);
     printf("  %-44s %-7s %2zux%-2zu %s\n", v->name, v->isa, v->mr, v->nr,
            failures == before ? "ok" : "FAILED");
 }

@@ -334,7 +334,8 @@ static void test_sweep_f_stride_vs_kernel(void **state) {
 /* (g) long rows and long reductions, which the small sweeps above never reach:
  * - rows of 64 to 129 pixels, so the contiguous (stride-1) and stride-2 col2im adds take their
  *   four-vectors-per-step loop under every ISA (16 floats per step for SSE4.1, 32 for AVX2, 64
- *   for AVX-512) and then each kind of remainder (a partial step, single vectors, scalars);
+ *   for AVX-512) and then each kind of remainder (a partial step, single vectors, scalars), and
+ *   AVX-512's stride-3 adds their full and partial 16-element steps;
  * - 1024 input channels under a 3x3 or 4x4 kernel, whose packed weights per output-channel block
  *   exceed direct's L2 budget, so direct walks column phases outermost (its DCGAN loop order).
  * Few rows and few output channels keep each run cheap. */
@@ -343,7 +344,7 @@ static void test_sweep_g_long_rows(void **state) {
     static const int64_t widths[] = {64, 67, 100, 129};
     sweep sw = {"g (long rows, long reductions)", 7, 0, 0, 0};
     for (size_t n = 0; n < sizeof widths / sizeof widths[0]; n++)
-        for (int64_t s = 1; s <= 2; s++)
+        for (int64_t s = 1; s <= 3; s++)
             for (int64_t k = 1; k <= 3; k += 2) {
                 axis h = {2, k, 1, k / 2, 0, 1}, w = {widths[n], k, s, k / 2, s - 1, 1};
                 tconv_shape shape = make_shape(1, 2, 3, 1, h, w);
@@ -368,6 +369,20 @@ static void test_sweep_g_long_rows(void **state) {
     for (size_t n = 0; n < sizeof band_h / sizeof band_h[0]; n++) {
         tconv_shape shape = make_shape(1, 2, 3, 1, band_h[n], band_w[n]);
         run_shape(&sw, &shape, n != 1);
+    }
+    /* ... and few GEMM rows (Cout*Kh*Kw) over many input pixels, where gemm reads full NR-column
+     * slivers of x in place and packs only the last, narrower one (at most 8 MR tiles): DCGAN's
+     * last layer (64 -> 3, k4 s2 p1; M 48), M 96 (8 tiles of 12 at AVX-512, 16 of 6 at AVX2:
+     * the packed panels there), M 112 (past the limit everywhere), a fused k2 s2 one, and 9x11
+     * inputs (99 columns: three full 32-column slivers and a 3-column one). */
+    static const int64_t few_rows[][2] = {{64, 3}, {5, 6}, {5, 7}, {7, 2}};
+    static const axis few_h[] = {
+        {32, 4, 2, 1, 0, 1}, {9, 4, 2, 1, 1, 1}, {9, 4, 1, 2, 0, 1}, {9, 2, 2, 0, 0, 1}};
+    static const axis few_w[] = {
+        {32, 4, 2, 1, 0, 1}, {11, 4, 2, 1, 1, 1}, {11, 4, 1, 2, 0, 1}, {11, 2, 2, 0, 0, 1}};
+    for (size_t n = 0; n < sizeof few_h / sizeof few_h[0]; n++) {
+        tconv_shape shape = make_shape(1, few_rows[n][0], few_rows[n][1], 1, few_h[n], few_w[n]);
+        run_shape(&sw, &shape, n != 2);
     }
     finish(&sw);
 }

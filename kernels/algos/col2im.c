@@ -1,72 +1,106 @@
 /* col2im driver: bias fill, then one micro-kernel call per (channel, tap, input row). */
 #include "col2im.h"
 
+/* Inputs i in [begin, end) with i*stride - pad + t*dilation in [0, out) (clamped to [0, in)). */
+static void axis_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t dilation,
+                       int64_t t, size_t *begin, size_t *end) {
+    int64_t lo_num = pad - t * dilation;
+    int64_t hi_num = out - 1 + pad - t * dilation;
+    int64_t lo = lo_num <= 0 ? 0 : (lo_num + stride - 1) / stride;
+    int64_t hi = hi_num < 0 ? 0 : hi_num / stride + 1;
+    if (hi > in) hi = in;
+    *begin = (size_t)lo;
+    *end = (size_t)(hi > lo ? hi : lo);
+}
+
+static tconv_status alloc_ranges(tconv_plan *plan, int64_t count, size_t **begin, size_t **end) {
+    tconv_status rc =
+        tconv_plan_alloc(plan, "col2im ranges", (size_t)count, sizeof(size_t), (void **)begin);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "col2im ranges", (size_t)count, sizeof(size_t), (void **)end);
+    return rc;
+}
+
 tconv_status tconv_col2im_prepare(tconv_plan *plan, tconv_col2im_plan *c) {
     const tconv_shape *s = &plan->g.s;
-    size_t kw = (size_t)s->kernel_w;
-    tconv_status rc =
-        tconv_plan_alloc(plan, "col2im ranges", kw, sizeof(size_t), (void **)&c->ix_begin);
-    if (rc == TCONV_OK)
-        rc = tconv_plan_alloc(plan, "col2im ranges", kw, sizeof(size_t), (void **)&c->ix_end);
+    tconv_status rc = alloc_ranges(plan, s->kernel_w, &c->ix_begin, &c->ix_end);
+    if (rc == TCONV_OK) rc = alloc_ranges(plan, s->kernel_h, &c->iy_begin, &c->iy_end);
     if (rc != TCONV_OK) return rc;
-    for (int64_t kx = 0; kx < s->kernel_w; kx++) {
-        /* ox = ix*sw - pw + kx*dw in [0, out_w) */
-        int64_t lo_num = s->pad_w - kx * s->dilation_w;
-        int64_t hi_num = plan->g.out_w - 1 + s->pad_w - kx * s->dilation_w;
-        int64_t lo = lo_num <= 0 ? 0 : (lo_num + s->stride_w - 1) / s->stride_w;
-        int64_t hi = hi_num < 0 ? 0 : hi_num / s->stride_w + 1;
-        if (hi > s->in_w) hi = s->in_w;
-        c->ix_begin[kx] = (size_t)lo;
-        c->ix_end[kx] = (size_t)(hi > lo ? hi : lo);
-    }
+    for (int64_t kx = 0; kx < s->kernel_w; kx++)
+        axis_range(s->in_w, plan->g.out_w, s->stride_w, s->pad_w, s->dilation_w, kx,
+                   &c->ix_begin[kx], &c->ix_end[kx]);
+    for (int64_t ky = 0; ky < s->kernel_h; ky++)
+        axis_range(s->in_h, plan->g.out_h, s->stride_h, s->pad_h, s->dilation_h, ky,
+                   &c->iy_begin[ky], &c->iy_end[ky]);
     return TCONV_OK;
 }
 
-/* y[j*stride] += col[j], j < n. Rows of up to 4 are added here: the micro-kernel call and its
- * vector setup cost ~40 instructions for a 2-pixel row (the seed's 2x2 example: 18 such calls,
- * 720 of gemm's 2645 instructions per run, callgrind avx2). Same adds, same order: same bits. */
+/* Rows of up to 4 are added here: the micro-kernel call and its vector setup cost ~40
+ * instructions for a 2-pixel row (the seed's 2x2 example: 18 such rows, 720 of gemm's 2645
+ * instructions per run, callgrind avx2). One call covers all input rows of a tap (one call per
+ * row, its loop and spills, still cost ~75 instructions a row there: 1354 of 2376 per run).
+ * Same adds, same order: same bits. */
 #define SHORT_ROW 4
-static __attribute__((noinline)) void add_short_row(size_t n, const float *col, float *y,
-                                                    size_t stride) {
-    for (size_t j = 0; j < n; j++) y[j * stride] += col[j];
+static __attribute__((noinline)) void add_short_rows(size_t rows, size_t n, const float *col,
+                                                     size_t col_step, float *y, size_t y_step,
+                                                     size_t stride) {
+    /* Unrolled by n (each element of a row is a different output, so their order is free): the
+     * plain j loop with its stride multiply took 9 instructions per element (callgrind, seed). */
+    for (size_t r = 0; r < rows; r++, col += col_step, y += y_step) switch (n) {
+        case 4: y[3 * stride] += col[3]; /* fall through */
+        case 3: y[2 * stride] += col[2]; /* fall through */
+        case 2: y[stride] += col[1];     /* fall through */
+        default: y[0] += col[0];
+        }
 }
 
-/* The short path out of line keeps the long-row loops as they were (inlined, it cost FCN-8s
- * 1.2% more instructions; out of line, ~0.1%). */
+/* `rows` rows of one tap, row r: y[r*y_step + j*stride] += col[r*col_step + j], j < n. The
+ * short path out of line keeps the long-row loop as it was (inlined, it cost FCN-8s 1.2% more
+ * instructions; out of line, ~0.1%). */
+static inline void add_tap_rows(const tconv_plan *plan, size_t rows, size_t n, const float *col,
+                                size_t col_step, float *y, size_t y_step, size_t stride) {
+    if (n <= SHORT_ROW) {
+        add_short_rows(rows, n, col, col_step, y, y_step, stride);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++, col += col_step, y += y_step)
+        plan->k.col2im.fn(n, col, y, stride);
+}
+
+/* One row (col2im_rows): the same adds as add_tap_rows with rows 1. */
 static inline void add_row(const tconv_plan *plan, size_t n, const float *col, float *y,
                            size_t stride) {
-    if (n <= SHORT_ROW)
-        add_short_row(n, col, y, stride);
-    else
-        plan->k.col2im.fn(n, col, y, stride);
+    add_tap_rows(plan, 1, n, col, 0, y, 0, stride);
 }
 
 static void fill_bias(float *y, size_t n, float value) {
     for (size_t i = 0; i < n; i++) y[i] = value;
 }
 
-/* Whole planes of channels [c0, c1): bias fill, then tap by tap, input row by input row. */
+/* Whole planes of channels [c0, c1): bias fill, then tap by tap, input row by input row (the
+ * input rows whose output row exists: iy_begin..iy_end, from the plan). */
 static void col2im_planes(const tconv_plan *plan, const tconv_col2im_plan *c, const float *col,
                           const float *bias_group, float *y_group, size_t c0, size_t c1) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     size_t kh = (size_t)s->kernel_h, kw = (size_t)s->kernel_w, sw = (size_t)s->stride_w;
+    size_t y_step = (size_t)s->stride_h * g->out_ws;
     for (size_t co = c0; co < c1; co++) {
         float *yc = y_group + co * g->out_plane;
         fill_bias(yc, g->out_plane, bias_group ? bias_group[co] : 0.0f);
-        for (size_t ky = 0; ky < kh; ky++)
+        for (size_t ky = 0; ky < kh; ky++) {
+            size_t iy0 = c->iy_begin[ky], rows = c->iy_end[ky] - iy0;
+            if (rows == 0) continue;
+            int64_t oy0 = (int64_t)iy0 * s->stride_h - s->pad_h + (int64_t)ky * s->dilation_h;
             for (size_t kx = 0; kx < kw; kx++) {
                 size_t lo = c->ix_begin[kx], n = c->ix_end[kx] - lo;
                 if (n == 0) continue;
                 const float *col_row = col + ((co * kh + ky) * kw + kx) * g->in_plane;
                 int64_t ox = (int64_t)lo * s->stride_w - s->pad_w + (int64_t)kx * s->dilation_w;
-                for (int64_t iy = 0; iy < s->in_h; iy++) {
-                    int64_t oy = iy * s->stride_h - s->pad_h + (int64_t)ky * s->dilation_h;
-                    if (oy < 0 || oy >= g->out_h) continue;
-                    add_row(plan, n, col_row + (size_t)iy * g->in_w + lo,
-                            yc + (size_t)oy * g->out_ws + (size_t)ox, sw);
-                }
+                add_tap_rows(plan, rows, n, col_row + iy0 * g->in_w + lo, g->in_w,
+                             yc + (size_t)oy0 * g->out_ws + (size_t)ox, y_step, sw);
             }
+        }
     }
 }
 

@@ -4,9 +4,11 @@
 
 #include "common.h"
 
-/* Per kernel column kx, the input columns whose output lands inside [0, out_w). */
+/* Per kernel column kx, the input columns whose output lands inside [0, out_w); per kernel row
+ * ky, the input rows whose output lands inside [0, out_h). */
 typedef struct tconv_col2im_plan {
     size_t *ix_begin, *ix_end; /* [kernel_w] */
+    size_t *iy_begin, *iy_end; /* [kernel_h] */
 } tconv_col2im_plan;
 
 tconv_status tconv_col2im_prepare(tconv_plan *plan, tconv_col2im_plan *c);

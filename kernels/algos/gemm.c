@@ -275,9 +275,14 @@ static void store_strided(float *restrict y, const float *restrict a, size_t n, 
  * divisions per (run, row) pair, which perf put at most of the scatter's cost (19% of Mask
  * R-CNN's time, 18% of U-Net 128->64's). Each output is still written once, with the same
  * value. Measured (driver, best of 1 s, t1, three interleaved runs): Mask R-CNN 124 -> 131-133
- * GFLOP/s; U-Net 128->64 (64-wide rows: one run per row already) unchanged. */
-static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size_t m0, size_t rows,
-                         size_t n0, size_t cols) {
+ * GFLOP/s; U-Net 128->64 (64-wide rows: one run per row already) unchanged.
+ * Inlined by force: with sliver_gemm as a second caller gcc kept it (and fused_micro_tile) out
+ * of line, a call per micro-tile: gate_llc_8 +2.6% instructions (callgrind avx2, sse41), level
+ * again when inlined (-1%); its time, Mask R-CNN's and U-Net 128->64's within noise either way. */
+static inline __attribute__((always_inline)) void scatter_tile(const gemm_work *work,
+                                                               const float *c, size_t ldc,
+                                                               size_t m0, size_t rows, size_t n0,
+                                                               size_t cols) {
     const tconv_plan *plan = work->plan;
     const gemm_state *st = plan->state;
     const tconv_geometry *g = &plan->g;
@@ -321,15 +326,60 @@ static void scatter_tile(const gemm_work *work, const float *c, size_t ldc, size
 
 /* One MR x NR micro-tile of the last KC block, fused: the micro-kernel writes the slot's tile
  * (K in one block) or finishes the partial sums in col, and the tile goes to y at once. */
-static void fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t rows, size_t cols,
-                             size_t kc, const float *a, const float *b, size_t pc, size_t ir,
-                             size_t j, float *tile) {
+static inline __attribute__((always_inline)) void
+fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t rows, size_t cols, size_t kc,
+                 const float *a, const float *b, size_t ldb, size_t pc, size_t ir, size_t j,
+                 float *tile) {
     const tconv_gemm_variant *uk = &work->plan->k.gemm;
     size_t n = work->plan->g.in_plane;
     float *c = pc == 0 ? tile : st->col + ir * n + j;
     size_t ldc = pc == 0 ? uk->nr : n;
-    uk->fn(rows, cols, kc, a, b, c, ldc, pc > 0);
+    uk->fn(rows, cols, kc, a, b, ldb, c, ldc, pc > 0);
     scatter_tile(work, c, ldc, ir, rows, j, cols);
+}
+
+/* sliver_gemm's limit in MR tiles per sliver: up to it the in-place B beat packing (4 and 7
+ * tiles above); CycleGAN 128->64 (M 576: 48 tiles re-reading 128 rows 64 KiB apart, one page
+ * each) lost 24-27 -> 29-30 ms with it, U-Net 128->64 (22 tiles) was level, so larger M keeps
+ * the packed panels of the blocked loop. */
+#define SLIVER_MAX_TILES 8
+
+/* blocked_gemm for at most SLIVER_MAX_TILES MR tiles (FSRCNN: M 81, DCGAN's last layer: M 48):
+ * one A block (ic loop of one pass), so the MR tiles of one NR-column sliver run back to back, and
+ * the micro-kernel reads a full sliver of B where it lies in x (ldb = N) instead of from a packed
+ * panel. Packing cost what it saved here: the panel copy (16-byte moves in this baseline-ISA
+ * file) was 12-14% of FSRCNN x3's and DCGAN 64->3's time under perf, while the few MR tiles per
+ * sliver (4 and 7) re-read its rows from L2 cheaply. Measured (own driver, best of 7 x 2000
+ * runs, thread CPU time, avx512, t1, base 8bb4d12 interleaved): DCGAN 64->3 61.2-61.5 -> 50.7-
+ * 51.3 us; FSRCNN x3 484-493 -> 462-467 us (packing each sliver into L1 instead: 468, 61).
+ * Only the last, narrower sliver is packed (zero-padded): reading NR floats of its rows could
+ * pass the end of x. Same products summed in the same order: the same bits. */
+static void sliver_gemm(const gemm_work *work, const gemm_state *st, float *col, size_t m0,
+                        size_t m1, size_t n0, size_t n1, float *sliver, float *tile) {
+    const tconv_plan *plan = work->plan;
+    const tconv_gemm_variant *uk = &plan->k.gemm;
+    size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
+    for (size_t pc = 0; pc < st->k; pc += st->kc) {
+        size_t kc = st->k - pc < st->kc ? st->k - pc : st->kc;
+        const float *a_block = work->a_group + pc * st->m_padded;
+        int fuse = st->fused && pc + kc == st->k;
+        for (size_t j = n0; j < n1; j += nr) {
+            size_t cols = n1 - j < nr ? n1 - j : nr, ldb = n;
+            const float *b = work->x_group + pc * n + j;
+            if (cols < nr) {
+                pack_b(work->x_group, n, pc, kc, j, cols, nr, sliver);
+                b = sliver, ldb = nr;
+            }
+            for (size_t ir = m0; ir < m1; ir += mr) {
+                size_t rows = m1 - ir < mr ? m1 - ir : mr;
+                if (fuse)
+                    fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j,
+                                     tile);
+                else
+                    uk->fn(rows, cols, kc, a_block + ir * kc, b, ldb, col + ir * n + j, n, pc > 0);
+            }
+        }
+    }
 }
 
 /* col[m0:m1, n0:n1] = A_packed[M x K] * X[K x N] over that tile, blocked GOTO-style: jc (NC) > pc
@@ -354,6 +404,10 @@ static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const 
     size_t mr = uk->mr, nr = uk->nr, n = plan->g.in_plane;
     /* A blocks must start on an MR panel boundary of the packed A. */
     size_t mc = st->mc;
+    if (m1 - m0 <= SLIVER_MAX_TILES * mr) {
+        sliver_gemm(work, st, col, m0, m1, n0, n1, b_packed, tile);
+        return;
+    }
     for (size_t jc = n0; jc < n1; jc += st->nc) {
         size_t nc = n1 - jc < st->nc ? n1 - jc : st->nc;
         for (size_t pc = 0; pc < st->k; pc += st->kc) {
@@ -370,11 +424,11 @@ static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const 
                         size_t rows = m_end - ir < mr ? m_end - ir : mr;
                         if (fuse) {
                             fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, b_panel,
-                                             pc, ir, jc + jr, tile);
+                                             nr, pc, ir, jc + jr, tile);
                             continue;
                         }
-                        uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, col + ir * n + jc + jr,
-                               n, pc > 0);
+                        uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, nr,
+                               col + ir * n + jc + jr, n, pc > 0);
                     }
                 }
             }

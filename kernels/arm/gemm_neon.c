@@ -10,7 +10,8 @@
 #define UNROLL _Pragma("GCC unroll 8")
 
 void tconv_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t k, const float *a,
-                                       const float *b, float *c, size_t ldc, int accumulate) {
+                                       const float *b, size_t ldb, float *c, size_t ldc,
+                                       int accumulate) {
     /* acc[i][q]: row i, columns 4q..4q+3. Rows are broadcast from A's lanes (vfmaq_laneq_f32). */
     float32x4_t acc[MR][3];
     UNROLL for (size_t i = 0; i < MR; i++) acc[i][0] = acc[i][1] = acc[i][2] = vdupq_n_f32(0.0f);
@@ -19,7 +20,7 @@ void tconv_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t k, const flo
         const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
         const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
         a += MR;
-        b += NR;
+        b += ldb;
         acc[0][0] = vfmaq_laneq_f32(acc[0][0], b0, a0, 0);
         acc[0][1] = vfmaq_laneq_f32(acc[0][1], b1, a0, 0);
         acc[0][2] = vfmaq_laneq_f32(acc[0][2], b2, a0, 0);

@@ -14,10 +14,12 @@ typedef void tconv_conv_ukernel_fn(size_t rows, size_t pixels, size_t taps,
                                    const float *const *w_taps, const float *bias, float *y,
                                    size_t y_cstride, size_t y_pstride);
 
-/* gemm: C[mr x nr] (+)= A[mr x k] * B[k x nr] with A packed [k][MR] and B packed [k][NR]
- * (zero-padded tiles); C row-major with leading dimension ldc; accumulate != 0 adds to C. */
+/* gemm: C[mr x nr] (+)= A[mr x k] * B[k x nr] with A packed [k][MR] (zero-padded tiles); row p
+ * of B at b + p*ldb: either packed (ldb == NR, zero-padded past nr) or, for a full tile (nr ==
+ * NR), read in place from a row-major matrix (ldb its leading dimension), the kernel reading
+ * exactly NR floats per row; C row-major with leading dimension ldc; accumulate != 0 adds to C. */
 typedef void tconv_gemm_ukernel_fn(size_t mr, size_t nr, size_t k, const float *a, const float *b,
-                                   float *c, size_t ldc, int accumulate);
+                                   size_t ldb, float *c, size_t ldc, int accumulate);
 
 /* col2im: y[j*y_stride] += col[j] for j < n (one kernel tap's row scattered into the output). */
 typedef void tconv_col2im_ukernel_fn(size_t n, const float *col, float *y, size_t y_stride);

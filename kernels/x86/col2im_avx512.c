@@ -51,11 +51,47 @@ static void add_stride2(size_t n, const float *col, float *y) {
     }
 }
 
+/* Lanes [0, n) for any signed n: none when n <= 0. */
+static __mmask16 lanes_below(ptrdiff_t n) { return n <= 0 ? 0 : lane_mask((size_t)n); }
+
+/* Output stride 3 (FSRCNN x3: k9 s3, 81 taps of ~64-element rows, a third of gemm's time in the
+ * scalar loop under perf): 16 col elements land on lanes 3j of the 48 outputs y[0..47], i.e. on
+ * every third lane of three vectors, starting at lanes 0, 2 and 1. A permute moves col[j] to
+ * lane 3j - 16q of vector q; masks keep the loads and stores to those lanes, and to elements
+ * below n in the tail, so the other taps' outputs are never touched and nothing past the last
+ * element is accessed. One add per output, as in the scalar loop: the same bits. */
+static void add_stride3(size_t n, const float *col, float *y) {
+    /* idx[q] lane L holds (16q + L) / 3; only the lanes with 16q + L a multiple of 3 are used. */
+    const __m512i idx0 = _mm512_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5);
+    const __m512i idx1 = _mm512_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10);
+    const __m512i idx2 =
+        _mm512_setr_epi32(10, 11, 11, 11, 12, 12, 12, 13, 13, 13, 14, 14, 14, 15, 15, 15);
+    const __mmask16 every0 = 0x9249, every1 = 0x4924, every2 = 0x2492; /* lanes 3j - 16q */
+    for (size_t j = 0; j < n; j += VW) {
+        const size_t r = n - j < VW ? n - j : VW; /* elements of col in this step */
+        const __m512 c = _mm512_maskz_loadu_ps(lane_mask(r), col + j);
+        const ptrdiff_t end = 3 * (ptrdiff_t)r - 2; /* one past the last output lane, 3(r-1) */
+        const __mmask16 m0 = every0 & lanes_below(end), m1 = every1 & lanes_below(end - 16),
+                        m2 = every2 & lanes_below(end - 32);
+        float *yj = y + 3 * j;
+        _mm512_mask_storeu_ps(
+            yj, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, yj), _mm512_permutexvar_ps(idx0, c)));
+        _mm512_mask_storeu_ps(
+            yj + VW, m1,
+            _mm512_add_ps(_mm512_maskz_loadu_ps(m1, yj + VW), _mm512_permutexvar_ps(idx1, c)));
+        _mm512_mask_storeu_ps(
+            yj + 2 * VW, m2,
+            _mm512_add_ps(_mm512_maskz_loadu_ps(m2, yj + 2 * VW), _mm512_permutexvar_ps(idx2, c)));
+    }
+}
+
 void tconv_f32_col2im_ukernel__avx512(size_t n, const float *col, float *y, size_t y_stride) {
     if (y_stride == 1)
         add_contiguous(n, col, y);
     else if (y_stride == 2)
         add_stride2(n, col, y);
+    else if (y_stride == 3)
+        add_stride3(n, col, y);
     else
         for (size_t j = 0; j < n; j++) y[j * y_stride] += col[j];
 }

@@ -28,10 +28,11 @@ static inline void store_row(float *c, __m256 lo, __m256 hi, int accumulate) {
  * flight that two 4-cycle FMA pipes need. 12 accumulators + 2 B + 1 broadcast fit the 16 ymm
  * registers; they are named variables because gcc keeps an array of vectors in memory. */
 void tconv_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t k, const float *a,
-                                       const float *b, float *c, size_t ldc, int accumulate) {
+                                       const float *b, size_t ldb, float *c, size_t ldc,
+                                       int accumulate) {
     __m256 c0l = _mm256_setzero_ps(), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l;
     __m256 c3l = c0l, c3h = c0l, c4l = c0l, c4h = c0l, c5l = c0l, c5h = c0l;
-    for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+    for (size_t p = 0; p < k; p++, a += MR, b += ldb) {
         /* Packed A 1 KiB (about 43 k steps) ahead, as in the AVX-512 kernel: with K in one
          * pass (gemm_blocking) A streams from L3. Shared Xeon, driver best of 1 s, t1, three
          * interleaved runs: pix2pix decoder 57.5-58.5 -> 62.9-65.5 GFLOP/s, U-Net deep

@@ -53,11 +53,11 @@ static void store_rows(const __m512 rows[MR][2], size_t mr, size_t nr, float *c,
  * half of B: 12 FMAs per k step instead of 24, each lane the same FMA chain as in the full tile
  * (so the same bits). Measured (driver, best of 1 s, t1, three interleaved runs, same
  * checksum): Mask R-CNN 129-130 -> 137-138 GFLOP/s; U-Net deep (N 784 = 24.5 x 32) within noise. */
-static void ukernel_12x16(size_t mr, size_t nr, size_t k, const float *a, const float *b, float *c,
-                          size_t ldc, int accumulate) {
+static void ukernel_12x16(size_t mr, size_t nr, size_t k, const float *a, const float *b,
+                          size_t ldb, float *c, size_t ldc, int accumulate) {
     __m512 c0l = _mm512_setzero_ps(), c1l = c0l, c2l = c0l, c3l = c0l, c4l = c0l, c5l = c0l;
     __m512 c6l = c0l, c7l = c0l, c8l = c0l, c9l = c0l, c10l = c0l, c11l = c0l;
-    for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+    for (size_t p = 0; p < k; p++, a += MR, b += ldb) {
         _mm_prefetch((const char *)(a + A_PREFETCH_FLOATS), _MM_HINT_T0);
         const __m512 bl = _mm512_loadu_ps(b);
         ROW_FMA_LO(0);
@@ -83,16 +83,17 @@ static void ukernel_12x16(size_t mr, size_t nr, size_t k, const float *a, const 
  * flight). 24 accumulators + 2 B + broadcast temporaries fit the 32 zmm registers; named
  * variables rather than an array, which gcc keeps in memory. */
 void tconv_f32_gemm_ukernel_12x32__avx512(size_t mr, size_t nr, size_t k, const float *a,
-                                          const float *b, float *c, size_t ldc, int accumulate) {
+                                          const float *b, size_t ldb, float *c, size_t ldc,
+                                          int accumulate) {
     if (nr <= 16) {
-        ukernel_12x16(mr, nr, k, a, b, c, ldc, accumulate);
+        ukernel_12x16(mr, nr, k, a, b, ldb, c, ldc, accumulate);
         return;
     }
     __m512 c0l = _mm512_setzero_ps(), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l;
     __m512 c3l = c0l, c3h = c0l, c4l = c0l, c4h = c0l, c5l = c0l, c5h = c0l;
     __m512 c6l = c0l, c6h = c0l, c7l = c0l, c7h = c0l, c8l = c0l, c8h = c0l;
     __m512 c9l = c0l, c9h = c0l, c10l = c0l, c10h = c0l, c11l = c0l, c11h = c0l;
-    for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+    for (size_t p = 0; p < k; p++, a += MR, b += ldb) {
         _mm_prefetch((const char *)(a + A_PREFETCH_FLOATS), _MM_HINT_T0);
         const __m512 bl = _mm512_loadu_ps(b), bh = _mm512_loadu_ps(b + 16);
         __m512 ai;

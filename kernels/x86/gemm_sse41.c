@@ -32,10 +32,11 @@ static inline void store_row(float *c, __m128 lo, __m128 hi, int accumulate) {
  * chains (add latency 3) keep both busy. 12 accumulators + 2 B + A + product = 16 xmm; gcc still
  * keeps two accumulators on the stack, yet a spill-free 4x8 tile measured no faster. */
 void tconv_f32_gemm_ukernel_6x8__sse41(size_t mr, size_t nr, size_t k, const float *a,
-                                       const float *b, float *c, size_t ldc, int accumulate) {
+                                       const float *b, size_t ldb, float *c, size_t ldc,
+                                       int accumulate) {
     __m128 c0l = _mm_setzero_ps(), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l;
     __m128 c3l = c0l, c3h = c0l, c4l = c0l, c4h = c0l, c5l = c0l, c5h = c0l;
-    for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+    for (size_t p = 0; p < k; p++, a += MR, b += ldb) {
         const __m128 bl = _mm_loadu_ps(b), bh = _mm_loadu_ps(b + 4);
         const __m128 a03 = _mm_loadu_ps(a);
         /* a[4], a[5] via a 64-bit load (a 16-byte one would read past the end of A), through
