@@ -15,20 +15,61 @@ static __mmask16 lane_mask(size_t n) {
     return n >= VW ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
 
+/* Phase outputs stride_w = s apart (2 <= s <= MAX_SPREAD): 16 pixels span 15s + 1 columns, s
+ * vectors; vector k takes lane l from pixel (16k + l)/s where s divides 16k + l. Permute indices
+ * and masks are constants (computing them per call cost more than a short call's work). */
+#define MAX_SPREAD 8
+#define SPREAD_IDX(s, k, l) ((16 * (k) + (l)) / (s))
+#define SPREAD_BIT(s, k, l) (((16 * (k) + (l)) % (s) == 0) << (l))
+#define SPREAD_ROW(s, k)                                                                           \
+    {                                                                                              \
+        SPREAD_IDX(s, k, 0), SPREAD_IDX(s, k, 1), SPREAD_IDX(s, k, 2), SPREAD_IDX(s, k, 3),        \
+            SPREAD_IDX(s, k, 4), SPREAD_IDX(s, k, 5), SPREAD_IDX(s, k, 6), SPREAD_IDX(s, k, 7),    \
+            SPREAD_IDX(s, k, 8), SPREAD_IDX(s, k, 9), SPREAD_IDX(s, k, 10), SPREAD_IDX(s, k, 11),  \
+            SPREAD_IDX(s, k, 12), SPREAD_IDX(s, k, 13), SPREAD_IDX(s, k, 14), SPREAD_IDX(s, k, 15) \
+    }
+#define SPREAD_MASK(s, k)                                                                          \
+    (SPREAD_BIT(s, k, 0) | SPREAD_BIT(s, k, 1) | SPREAD_BIT(s, k, 2) | SPREAD_BIT(s, k, 3) |       \
+     SPREAD_BIT(s, k, 4) | SPREAD_BIT(s, k, 5) | SPREAD_BIT(s, k, 6) | SPREAD_BIT(s, k, 7) |       \
+     SPREAD_BIT(s, k, 8) | SPREAD_BIT(s, k, 9) | SPREAD_BIT(s, k, 10) | SPREAD_BIT(s, k, 11) |     \
+     SPREAD_BIT(s, k, 12) | SPREAD_BIT(s, k, 13) | SPREAD_BIT(s, k, 14) | SPREAD_BIT(s, k, 15))
+#define SPREAD_TABLE(s)                                                                            \
+    {                                                                                              \
+        SPREAD_ROW(s, 0), SPREAD_ROW(s, 1), SPREAD_ROW(s, 2), SPREAD_ROW(s, 3), SPREAD_ROW(s, 4),  \
+            SPREAD_ROW(s, 5), SPREAD_ROW(s, 6), SPREAD_ROW(s, 7)                                   \
+    }
+#define SPREAD_MASKS(s)                                                                            \
+    {                                                                                              \
+        SPREAD_MASK(s, 0), SPREAD_MASK(s, 1), SPREAD_MASK(s, 2), SPREAD_MASK(s, 3),                \
+            SPREAD_MASK(s, 4), SPREAD_MASK(s, 5), SPREAD_MASK(s, 6), SPREAD_MASK(s, 7)             \
+    }
+static const int32_t spread_idx[MAX_SPREAD - 1][MAX_SPREAD][VW] = {
+    SPREAD_TABLE(2), SPREAD_TABLE(3), SPREAD_TABLE(4), SPREAD_TABLE(5),
+    SPREAD_TABLE(6), SPREAD_TABLE(7), SPREAD_TABLE(8)};
+static const uint16_t spread_mask[MAX_SPREAD - 1][MAX_SPREAD] = {
+    SPREAD_MASKS(2), SPREAD_MASKS(3), SPREAD_MASKS(4), SPREAD_MASKS(5),
+    SPREAD_MASKS(6), SPREAD_MASKS(7), SPREAD_MASKS(8)};
+
 /* Stores lanes [0, n) of v as pixels j.. of output row m: a masked vector store when pixels
- * are contiguous, else through a stack tile (direct's phase outputs are stride_w apart). Tried and
- * dropped: per vector of 16 pixels, s permutes + s masked stores (lanes s apart; s <= 8) were
- * 1.2-2.1x slower on i16 c32 k2 s2 / k3 s3 / k4 s4 / k4 s2 / k5 s3 (Xeon, avx512, t1, medians of
- * 5): unaligned masked stores that write every s-th lane cost more than 16 scalar stores. */
+ * are contiguous, spread vectors when they are s <= MAX_SPREAD apart, else through a stack tile. */
 INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_t n) {
-    float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
-    if (jb->y_pstride == 1) {
+    const size_t s = jb->y_pstride;
+    float *y = jb->y + m * jb->y_cstride + j * s;
+    if (s == 1) {
         _mm512_mask_storeu_ps(y, lane_mask(n), v);
+        return;
+    }
+    if (s <= MAX_SPREAD) {
+        const size_t span = (n - 1) * s + 1; /* columns from the first pixel's */
+        for (size_t k = 0; k * VW < span; k++)
+            _mm512_mask_storeu_ps(
+                y + k * VW, (__mmask16)(spread_mask[s - 2][k] & lane_mask(span - k * VW)),
+                _mm512_permutexvar_ps(_mm512_loadu_si512(spread_idx[s - 2][k]), v));
         return;
     }
     float tile[VW];
     _mm512_storeu_ps(tile, v);
-    for (size_t k = 0; k < n; k++) y[k * jb->y_pstride] = tile[k];
+    for (size_t k = 0; k < n; k++) y[k * s] = tile[k];
 }
 
 /* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
