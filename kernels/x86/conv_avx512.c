@@ -151,10 +151,10 @@ static pv_tile_fn *const pv_tiles[16][8] = {
  * each block of CB channels runs every row group before the next block, so the block's x lines come
  * from L2 once and are reused from L1 (a whole tile of 128 channels would not fit); partial sums
  * wait in `part` meanwhile. */
-static void pv_all(const conv_job *jb) {
+static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
     /* 32-bit and constant divisors: 64-bit divisions per call cost as much as a short
      * call's arithmetic (1->1 upsample: 11% of the time). */
-    const size_t nvec = (jb->pixels + VW - 1) / VW;
+    const unsigned nvec = (unsigned)((jb->pixels + VW - 1) / VW);
     /* Phase rows of one or two vectors (16x16 inputs) take groups of up to 8 channels: the 4x1
      * tiles they got before were 4 FMA chains, half of what two FMA pipes of latency 4 need
      * (perf: pv_tile_4x1 was 41% of the time on i16 k3 s3 / k4 s2 / k5 s3 c32, its loop at one
@@ -163,14 +163,13 @@ static void pv_all(const conv_job *jb) {
                                                        : nvec == 2 ? (rows + 7) / 8
                                                                    : (rows + 3) / 4;
     const unsigned base = rows / groups, extra = rows % groups;
-    size_t tiles;
+    unsigned tiles;
     switch (jb->rows) {
     case 1: tiles = (nvec + 7) / 8; break;
     case 2: tiles = (nvec + 5) / 6; break;
     default: tiles = (nvec + 3) / 4; break;
     }
-    const size_t nv_base = nvec / tiles, nv_extra = nvec - nv_base * tiles;
-    __m512 part[4][16];
+    const unsigned nv_base = nvec / tiles, nv_extra = nvec - nv_base * tiles;
     for (size_t i = 0, j = 0; i < tiles; i++) {
         const size_t nv = nv_base + (i < nv_extra);
         const size_t tail = min_size(jb->pixels - j - (nv - 1) * VW, VW);
@@ -178,12 +177,27 @@ static void pv_all(const conv_job *jb) {
             const size_t cn = min_size(jb->channels - c0, CB);
             for (size_t g = 0, r0 = 0; g < groups; g++) {
                 const size_t r = base + (g < extra);
-                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part[g]);
+                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL);
                 r0 += r;
             }
         }
         j += nv * VW;
     }
+}
+
+/* Partial sums (4 KB) only when channels span several blocks: a 4 KB frame on every call cost
+ * its page probe and first touch each time (perf: the hottest spot of pv_all on i16 k4 s8 c1,
+ * 16-pixel calls with one tap). */
+static __attribute__((noinline)) void pv_all_blocked(const conv_job *jb) {
+    __m512 part[4][16];
+    pv_run(jb, part);
+}
+
+static void pv_all(const conv_job *jb) {
+    if (jb->channels > CB)
+        pv_all_blocked(jb);
+    else
+        pv_run(jb, NULL);
 }
 
 /* ---- channel vectors: all 16 channels in one vector per pixel, x broadcast ---- */
