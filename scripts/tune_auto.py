@@ -8,8 +8,9 @@ is OpenBLAS's GEMM, a peer). Per (ISA, threads, shape) the time of an algorithm 
 its repetitions (--benchmark_repetitions) over every run given, from cpu_time for rows timed in
 thread CPU time and real_time otherwise. AUTO's choice comes from the auto/<isa>/t<N>/<shape>
 rows (their label starts with "chose <algo>"). With --fit the script instead fits the
-log-linear cost model of kernels/algos/auto.c to the runs (same features, kept in step by hand),
-prints its coefficients in C syntax and scores the model's own choices (in-sample).
+log-linear cost model of kernels/algos/auto.c to the runs (same features and terms, kept in step
+by hand), prints its coefficients in C syntax and scores the model's own choices (in-sample);
+--loo adds the leave-one-out hit rate (each shape predicted by a fit without it).
 A shape counts as a hit when the chosen algorithm's median time is at most 1.10x the fastest
 median of ours. Prints every miss and the hit rate over the real layers and over the sweep.
 """
@@ -141,10 +142,22 @@ def model_features(s, isa):
             math.log(s["iw"])]
 
 
+RIDGE = 10.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
+
+
+def model_terms(phi):
+    """The model's terms: the features (phi[0] is the constant 1) and every product of two of
+    the others, f[i]*f[j] for 1 <= i <= j, in the order kernels/algos/auto.c computes them."""
+    terms = list(phi)
+    for i in range(1, len(phi)):
+        for j in range(i, len(phi)):
+            terms.append(phi[i] * phi[j])
+    return terms
+
+
 def fit(times, layers, isa, threads):
-    """Least squares of log(median time) on the features, per algorithm (every row of every run
-    given weighs the same)."""
-    import numpy as np
+    """Ridge regression (weight RIDGE) of log(median time) on the model's terms, per algorithm
+    (every row of every run given weighs the same)."""
     data = []
     for (i, t, shape), per_algo in times.items():
         if i != isa or t != threads:
@@ -152,15 +165,19 @@ def fit(times, layers, isa, threads):
         med = {a: statistics.median(v) for a, v in per_algo.items() if a in OURS}
         s = shape_of(shape, layers)
         if len(med) == len(OURS) and s:
-            data.append((shape, model_features(s, isa), med))
-    if not data:
-        return data, {}
+            data.append((shape, model_terms(model_features(s, isa)), med))
+    return data, ridge(data) if data else {}
+
+
+def ridge(data):
+    """coef[algo]: the ridge solution over data rows (shape, terms, medians)."""
+    import numpy as np
     X = np.array([phi for _, phi, _ in data])
     coef = {}
     for a in OURS:
         y = np.array([math.log(med[a]) for _, _, med in data])
-        coef[a] = np.linalg.lstsq(X, y, rcond=None)[0]
-    return data, coef
+        coef[a] = np.linalg.solve(X.T @ X + RIDGE * np.eye(X.shape[1]), X.T @ y)
+    return coef
 
 
 def predict(coef, phi, a):
@@ -175,6 +192,8 @@ def main():
     ap.add_argument("--layers", default="bench/shapes/layers.txt")
     ap.add_argument("--fit", action="store_true",
                     help="fit the cost model's coefficients to the run and report its hit rate")
+    ap.add_argument("--loo", action="store_true",
+                    help="with --fit: also the leave-one-out hit rate (mode model_loo)")
     args = ap.parse_args()
     times, chose = load(args.runs)
     if args.fit:
@@ -187,10 +206,14 @@ def main():
             print("%s: coefficients of log(seconds) over %d shapes" % (isa, len(data)))
             for a in OURS:
                 print("  {%s}, /* %s */" % (", ".join("%.6g" % c for c in coef[a]), a))
-            for shape, phi, med in data:
-                pick = min(OURS, key=lambda a: predict(coef, phi, a))
-                chose.setdefault("model", {})[(isa, args.threads or 1, shape)] = pick
-        chose = {"model": chose.get("model", {})}
+            for i, (shape, phi, med) in enumerate(data):
+                key = (isa, args.threads or 1, shape)
+                chose.setdefault("model", {})[key] = min(OURS, key=lambda a: predict(coef, phi, a))
+                if args.loo:
+                    held_out = ridge(data[:i] + data[i + 1:])
+                    chose.setdefault("model_loo", {})[key] = min(
+                        OURS, key=lambda a: predict(held_out, phi, a))
+        chose = {m: chose[m] for m in ("model", "model_loo") if m in chose}
     hits = defaultdict(lambda: [0, 0])
     for mode in sorted(chose):
         for key in sorted(times):

@@ -6,49 +6,100 @@
 #include "../core/plan.h"
 
 /* The model (log-linear, one per algorithm): one single-thread run of algorithm a takes
- *     exp(sum_i coef[a][i] * feature[i])   seconds,
- * with the features below, fitted per algorithm by least squares on log(time)
- * (scripts/tune_auto.py --fit, which holds the same features in Python). A power law of the work
- * counts fits small and large shapes alike (a sum of per-unit costs fitted on relative error
- * reached 86% of the sweep and 13 of 18 layers). The features say where the algorithms differ:
+ *     exp(sum_i coef[a][i] * term[i])   seconds,
+ * where the terms are the features below and every product of two of them (f[i]*f[j],
+ * 1 <= i <= j), fitted per algorithm by ridge regression on log(time) (scripts/tune_auto.py
+ * --fit, which holds the same features and terms in Python). The products let one feature's
+ * effect depend on another (direct's cost per multiply-add depends on the phase row's length and
+ * the channel count; sparse's on the plane size), which a sum of power laws could not say. The
+ * features say where the algorithms differ:
  *   log useful multiply-adds (taps landing inside the output) and log nominal ones (every tap:
- *   gemm computes the cropped ones too), log output and input elements, log cin_g (the GEMM's
- *   reduction: thin GEMMs run far below peak), log of direct's output-channel tile waste
- *   (round_up(cout_g, mr) / cout_g: why 128->3 layers are slow on direct), log taps per stride
- *   phase (direct's work per phase; below 1 when k < s and phases get no tap at all, where direct
- *   still walks every output), k < s itself, log of the GEMM tile waste (M = cout_g*taps and
- *   N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
+ *   gemm computes the cropped ones too), log output and input elements, log cin_g (the -0.200565,
+ * -0.57464, -0.60837, -0.43042, -0.444628, -0.0328981, -0.412932, -0.166517, -0.00372912,
+ * -0.0922738, -0.208379, 0.0516112, 0.0441326, 0.00488803, 0.0601945, -0.0585965, 0.148129,
+ * -0.0486009, 0.0346027, -0.0581384, 0.0151762, 0.0366461, -0.0673027, 0.0217562, -0.0265941,
+ * 0.051197, -0.0164771, 0.0346027, -0.0993877, -0.0198267, -0.00407498, 0.0258143, -0.105184,
+ * -0.00726872, -0.0425778, -0.0431721, -0.0963154, 0.0236656, -0.0557782, -0.0635838, -0.0272614,
+ * 0.00798786, -0.0282836, 0.230692, -0.00962475, 0.153902, 0.0814919, -0.0888011, -0.00760504,
+ * 0.114259, -0.107831, -0.818161, -0.0720871, -0.00425528, -0.242941, -0.0568782, 0.0340878,
+ * 0.0879286, -0.166481, 0.0449096, -0.00372912, 0.038222, -0.0103393, 0.00780137, 0.0583285,
+ * 0.0389138's reduction: thin -0.200565, -0.57464, -0.60837, -0.43042, -0.444628, -0.0328981,
+ * -0.412932, -0.166517, -0.00372912, -0.0922738, -0.208379, 0.0516112, 0.0441326, 0.00488803,
+ * 0.0601945, -0.0585965, 0.148129, -0.0486009, 0.0346027, -0.0581384, 0.0151762, 0.0366461,
+ * -0.0673027, 0.0217562, -0.0265941, 0.051197, -0.0164771, 0.0346027, -0.0993877, -0.0198267,
+ * -0.00407498, 0.0258143, -0.105184, -0.00726872, -0.0425778, -0.0431721, -0.0963154, 0.0236656,
+ * -0.0557782, -0.0635838, -0.0272614, 0.00798786, -0.0282836, 0.230692, -0.00962475, 0.153902,
+ * 0.0814919, -0.0888011, -0.00760504, 0.114259, -0.107831, -0.818161, -0.0720871, -0.00425528,
+ * -0.242941, -0.0568782, 0.0340878, 0.0879286, -0.166481, 0.0449096, -0.00372912, 0.038222,
+ * -0.0103393, 0.00780137, 0.0583285, 0.0389138s run far below peak), log of direct's output-channel
+ * tile waste (round_up(cout_g, mr) / cout_g: why 128->3 layers are slow on direct), log taps per
+ * stride phase (direct's work per phase; below 1 when k < s and phases get no tap at all, where
+ * direct still walks every output), k < s itself, log of the -0.200565, -0.57464, -0.60837,
+ * -0.43042, -0.444628, -0.0328981, -0.412932, -0.166517, -0.00372912, -0.0922738, -0.208379,
+ * 0.0516112, 0.0441326, 0.00488803, 0.0601945, -0.0585965, 0.148129, -0.0486009, 0.0346027,
+ * -0.0581384, 0.0151762, 0.0366461, -0.0673027, 0.0217562, -0.0265941, 0.051197, -0.0164771,
+ * 0.0346027, -0.0993877, -0.0198267, -0.00407498, 0.0258143, -0.105184, -0.00726872, -0.0425778,
+ * -0.0431721, -0.0963154, 0.0236656, -0.0557782, -0.0635838, -0.0272614, 0.00798786, -0.0282836,
+ * 0.230692, -0.00962475, 0.153902, 0.0814919, -0.0888011, -0.00760504, 0.114259, -0.107831,
+ * -0.818161, -0.0720871, -0.00425528, -0.242941, -0.0568782, 0.0340878, 0.0879286, -0.166481,
+ * 0.0449096, -0.00372912, 0.038222, -0.0103393, 0.00780137, 0.0583285, 0.0389138 tile waste (M =
+ * cout_g*taps and N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
  *
- * DERIVATION. Run results/fit/vm-20261129-1820-fit.json (committed):
+ * DERIVATION. Run results/fit/vm-20261129-2053-fit.json (committed):
  * build/release/bench/tconv-bench
  * --sweep=default --threads=1 --peers=none --benchmark_filter='^(direct|gemm|sparse)/avx512/'
  * --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true, on the 2-vCPU Xeon
- * (Sapphire Rapids class, AVX-512; 2026-11-29, idle: load 3.6 falling), 107 sweep shapes and the 18
- * real layers, medians of 3, after direct's rowconv path, the L2-sized GEMM blocking and sparse's
- * quad runs. Rule: the lowest estimate among direct, gemm and sparse (tconv_auto_choose).
- * In-sample hit rate (choice within 10% of the fastest of ours): 16 of 18 layers, 75 of 107 sweep
- * shapes (70%); choosing between direct and gemm only: 56 of 107. Leave-one-out on the same run:
- * 13 of 18 layers, 75 of 107. Why not 90%: (1) noise: on this run, the fastest algorithm of one
- * repetition is within 10% of the fastest median on only 97-99 of 107 shapes, so even a perfect
- * predictor from one measurement tops out near 91%; (2) the three algorithms' costs are not
- * power laws of the same counts (sparse's quads, direct's rowconv path): richer models did better
- * but not enough for their size (leave-one-out: all pairwise products of these features plus log
- * cout, stride, taps and in_plane with ridge 10, 82 of 107 and 15 of 18; 3-nearest-neighbour
- * table, 80 of 107 and 15 of 18). tune = 1 measures instead. Only avx512 was swept: the other
- * ISAs use these coefficients with their own tile sizes. */
+ * (Sapphire Rapids class, AVX-512; 2026-11-29, one other benchmark running on the second core),
+ * 107 sweep shapes and the 18 real layers, medians of 3, after direct's larger register tiles
+ * for short phase rows and gemm's in-place B for small M. Rule: the lowest estimate among direct,
+ * gemm and sparse (tconv_auto_choose). Ridge weight 10 (every term, the constant too): with the
+ * 66 terms per algorithm and 125 shapes, plain least squares overfits. Hit rate (choice within
+ * 10% of the fastest of ours) on the fit run: in-sample 18 of 18 layers and 95 of 107 sweep shapes
+ * (88.8%); leave-one-out (each shape predicted by a fit without it) 18 of 18 and 92 of 107
+ * (86.0%). The log-linear model of the same 11 features alone: in-sample 83 of 107, leave-one-out
+ * 82 of 107 and 16 of 18. A depth-2..6 decision tree on these and other features (k, s, p, k/s,
+ * plane sizes, useful fraction) did no better than 80 of 107 leave-one-out (previous fit run).
+ * Noise bounds any predictor from one measurement: on such runs the fastest algorithm of one
+ * repetition is within 10% of the fastest median on only 97-99 of 107 shapes. tune = 1 measures
+ * instead. Only avx512 was swept: the other ISAs use these coefficients with their own tile
+ * sizes. */
 
-enum { FEATURES = 11 };
+enum { FEATURES = 11, TERMS = FEATURES + (FEATURES - 1) * FEATURES / 2 };
 typedef struct model {
-    double direct[FEATURES], gemm[FEATURES], sparse[FEATURES];
+    double direct[TERMS], gemm[TERMS], sparse[TERMS];
 } model;
 
 static const model fitted_avx512 = {
-    {-22.5505, -3.98642, 2.59989, 2.35241, 0.537048, 1.62634, 0.702439, 1.88212, 0.464545, 0.30076,
-     -1.18447},
-    {-22.4595, -2.11216, 2.30014, 0.937122, -0.0866588, 0.377881, 0.531557, 0.595543, 0.0716661,
-     0.340519, -0.169185},
-    {-23.4948, -8.64806, 6.34891, 3.27059, -0.0304877, 3.23788, 0.601998, 2.48342, 0.0718176,
-     0.597758, 0.226871},
+    {-0.195463,  -0.60855,    -0.641222,    -0.410597,   -0.429355,   -0.0750033, -0.340326,
+     -0.176916,  -0.00972015, -0.105346,    -0.179087,   0.0407244,   0.0226144,  0.0121578,
+     0.0580439,  -0.00784228, 0.111636,     -0.0178333,  0.0583351,   -0.0326582, 0.00382104,
+     0.00985372, -0.0458744,  0.0111321,    -0.00964563, 0.0523767,   0.0249514,  0.0583351,
+     -0.0752497, -0.0182923,  -0.000775065, 0.0869712,   -0.0530175,  -0.0345603, -0.0298675,
+     0.0232462,  -0.140684,   0.0318441,    -0.0797398,  -0.0462524,  0.0517927,  0.00114418,
+     -0.140317,  0.203712,    -0.0144622,   0.117254,    0.131298,    -0.039771,  -0.0864172,
+     0.130809,   -0.0702073,  -0.688641,    -0.131172,   0.0421838,   -0.282006,  -0.0434823,
+     0.0207398,  0.126714,    -0.129356,    0.0178082,   -0.00972015, -0.0122681, -0.02695,
+     -0.0373455, 0.0366922,   0.0175386},
+    {-0.200565,  -0.57464,    -0.60837,    -0.43042,   -0.444628,   -0.0328981,  -0.412932,
+     -0.166517,  -0.00372912, -0.0922738,  -0.208379,  0.0516112,   0.0441326,   0.00488803,
+     0.0601945,  -0.0585965,  0.148129,    -0.0486009, 0.0346027,   -0.0581384,  0.0151762,
+     0.0366461,  -0.0673027,  0.0217562,   -0.0265941, 0.051197,    -0.0164771,  0.0346027,
+     -0.0993877, -0.0198267,  -0.00407498, 0.0258143,  -0.105184,   -0.00726872, -0.0425778,
+     -0.0431721, -0.0963154,  0.0236656,   -0.0557782, -0.0635838,  -0.0272614,  0.00798786,
+     -0.0282836, 0.230692,    -0.00962475, 0.153902,   0.0814919,   -0.0888011,  -0.00760504,
+     0.114259,   -0.107831,   -0.818161,   -0.0720871, -0.00425528, -0.242941,   -0.0568782,
+     0.0340878,  0.0879286,   -0.166481,   0.0449096,  -0.00372912, 0.038222,    -0.0103393,
+     0.00780137, 0.0583285,   0.0389138},
+    {-0.186056,   -0.593593,   -0.611211,  -0.417606,  -0.41218,    -0.0114709,  -0.387968,
+     -0.195435,   -0.00715304, -0.104077,  -0.199957,  -0.155185,   -0.0409552,  0.067769,
+     0.00676827,  0.0669018,   0.115645,   -0.0331419, 0.0409809,   0.0259667,   -0.0168266,
+     0.109946,    -0.00658389, -0.0134102, 0.0838891,  0.085706,    0.175028,    0.0409809,
+     -0.00141882, -0.0350616,  0.0742092,  0.126787,   -0.00730913, -0.0504874,  0.0467451,
+     -0.0214562,  -0.163726,   0.0647301,  -0.0427243, -0.0143844,  0.0108263,   0.0436025,
+     -0.0728972,  0.2309,      0.0074507,  0.132545,   0.195285,    -0.00570133, -0.0332323,
+     0.211635,    -0.0585515,  -0.787832,  -0.124857,  0.00675339,  -0.325197,   -0.0943698,
+     0.0446104,   0.0975299,   -0.155886,  0.0252038,  -0.00715304, -0.004487,   -0.0198324,
+     -0.0868267,  0.00952443,  0.0320472},
 };
 
 static double round_up(double v, size_t m) {
@@ -85,15 +136,25 @@ static void model_features(const tconv_geometry *g, const tconv_kernels *k, doub
     f[10] = log_count((double)g->in_w);
 }
 
+/* The features, then f[i]*f[j] for 1 <= i <= j (f[0] is the constant 1), in
+ * scripts/tune_auto.py's order (model_terms). */
+static void model_terms(const double f[FEATURES], double t[TERMS]) {
+    int n = 0;
+    for (int i = 0; i < FEATURES; i++) t[n++] = f[i];
+    for (int i = 1; i < FEATURES; i++)
+        for (int j = i; j < FEATURES; j++) t[n++] = f[i] * f[j];
+}
+
 double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo) {
     (void)k->isa; /* one fitted model for every ISA, see DERIVATION */
     const model *m = &fitted_avx512;
     const double *coef = algo == TCONV_ALGO_DIRECT   ? m->direct
                          : algo == TCONV_ALGO_SPARSE ? m->sparse
                                                      : m->gemm;
-    double f[FEATURES], sum = 0;
+    double f[FEATURES], t[TERMS], sum = 0;
     model_features(g, k, f);
-    for (int i = 0; i < FEATURES; i++) sum += coef[i] * f[i];
+    model_terms(f, t);
+    for (int i = 0; i < TERMS; i++) sum += coef[i] * t[i];
     return exp(sum);
 }
 
