@@ -46,12 +46,18 @@ static __attribute__((noinline)) void add_short_rows(size_t rows, size_t n, cons
                                                      size_t stride) {
     /* Unrolled by n (each element of a row is a different output, so their order is free): the
      * plain j loop with its stride multiply took 9 instructions per element (callgrind, seed). */
-    for (size_t r = 0; r < rows; r++, col += col_step, y += y_step) switch (n) {
-        case 4: y[3 * stride] += col[3]; /* fall through */
-        case 3: y[2 * stride] += col[2]; /* fall through */
-        case 2: y[stride] += col[1];     /* fall through */
-        default: y[0] += col[0];
+    /* Pointers formed per row, never one step past the last (with a hostile stride that step
+     * overflows the address space: UBSan's pointer-overflow check in test_hostile). */
+    for (size_t r = 0; r < rows; r++) {
+        const float *c = col + r * col_step;
+        float *o = y + r * y_step;
+        switch (n) {
+        case 4: o[3 * stride] += c[3]; /* fall through */
+        case 3: o[2 * stride] += c[2]; /* fall through */
+        case 2: o[stride] += c[1];     /* fall through */
+        default: o[0] += c[0];
         }
+    }
 }
 
 /* `rows` rows of one tap, row r: y[r*y_step + j*stride] += col[r*col_step + j], j < n. The
@@ -63,8 +69,8 @@ static inline void add_tap_rows(const tconv_plan *plan, size_t rows, size_t n, c
         add_short_rows(rows, n, col, col_step, y, y_step, stride);
         return;
     }
-    for (size_t r = 0; r < rows; r++, col += col_step, y += y_step)
-        plan->k.col2im.fn(n, col, y, stride);
+    for (size_t r = 0; r < rows; r++)
+        plan->k.col2im.fn(n, col + r * col_step, y + r * y_step, stride);
 }
 
 /* One row (col2im_rows): the same adds as add_tap_rows with rows 1. */
