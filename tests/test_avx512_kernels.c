@@ -40,6 +40,18 @@ static const tconv_shape shapes[] = {
     {1, 3, 9, 2, 2, 64, 64, 32, 32, 0, 33, 0, 5, 1, 1, 1},  /* FCN-32s-like, 36 columns */
     {1, 4, 6, 3, 3, 8, 8, 8, 8, 3, 2, 0, 1, 1, 1, 2},       /* k == s, groups, 21 columns */
     {1, 2, 17, 3, 4, 3, 16, 2, 8, 1, 7, 1, 0, 1, 1, 1},     /* 3x16 kernel, 26 columns */
+    /* rowconv's expanded rows (stride_w 2/4/8, 1-3 channels below 8): stride 2 with pad 1,
+     * stride 4 with pad 5 and output padding, stride 2 with three taps per lane and pad 19 (the
+     * first vector starts 16 columns in), stride 8 with three taps per lane, and groups. */
+    {1, 5, 3, 3, 13, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},    /* 28 columns */
+    {1, 3, 2, 4, 9, 8, 8, 4, 4, 5, 5, 0, 1, 1, 1, 1},     /* 31 columns */
+    {1, 2, 1, 3, 26, 6, 6, 2, 2, 3, 19, 0, 0, 1, 1, 1},   /* 18 columns */
+    {1, 7, 7, 3, 6, 24, 24, 8, 8, 12, 12, 0, 3, 1, 1, 1}, /* 43 columns */
+    {1, 4, 6, 3, 7, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 2},     /* 15 columns, 3 per group */
+    /* Wide strides with other than two taps per lane (the two-tap tiles are compiled apart):
+     * three (kernel_w 48, stride 16) and one (k == s = 32). */
+    {1, 3, 5, 2, 3, 16, 48, 16, 16, 0, 5, 0, 0, 1, 1, 1}, /* 70 columns */
+    {1, 2, 3, 2, 3, 32, 32, 32, 32, 0, 0, 0, 0, 1, 1, 1}, /* 96 columns */
 };
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 
@@ -193,6 +205,10 @@ static void test_plan_kernel_names(void **state) {
     char buf[128];
     assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         "tconv_f32_rowconv_ukernel__avx512");
+    /* The expanded-row and wide shapes at the end of `shapes` do run rowconv. */
+    for (size_t i = SHAPE_COUNT - 7; i < SHAPE_COUNT; i++)
+        assert_string_equal(plan_kernel(&shapes[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                            "tconv_f32_rowconv_ukernel__avx512");
     assert_string_equal(plan_kernel(&dcgan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_GEMM, 1, buf, sizeof buf),

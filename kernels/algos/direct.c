@@ -29,6 +29,8 @@ typedef struct direct_state {
      * plane (64x64: 16 KB) would put every channel's row in the same L1 set. */
     float *x_rows;
     size_t pad_left, pad_right, row_width;
+    size_t row_expand;      /* rowconv with stride_w < 16: x_rows hold each input column stride_w
+                               times (tconv_rowconv_job's expanded rows); else 1 */
     size_t *phase_segments; /* segments of column phase p: [phase_segments[p], [p + 1]) */
     int column_phase_major; /* loop order, see direct_block */
     int empty_segments;     /* some segment has no column tap (k < s): its outputs are the bias */
@@ -297,6 +299,22 @@ static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
 #endif
 }
 
+/* rowconv's expanded rows (stride_w < 16, see tconv_rowconv_job): the vector at q (a multiple of
+ * 16, up to q_last) reads expanded columns q - (T-1)*sw .. q + 15. Left padding rounded up to 16
+ * and rows to multiples of 16 floats so the t = 0 loads are 64-byte aligned. */
+static tconv_status plan_expanded_rows(tconv_plan *plan, direct_state *st, size_t sw, size_t T,
+                                       size_t q_last) {
+    const tconv_geometry *g = &plan->g;
+    size_t columns;
+    tconv_status rc = tconv_size_mul(g, "rowconv expanded rows", &columns, g->in_w, sw);
+    if (rc != TCONV_OK) return rc;
+    st->row_expand = sw;
+    st->pad_left = tconv_round_up((T - 1) * sw, 16);
+    st->pad_right = q_last + 16 > columns ? q_last + 16 - columns : 0;
+    st->row_width = tconv_round_up(st->pad_left + columns + st->pad_right, 16);
+    return TCONV_OK;
+}
+
 /* rowconv's weights, [group][ky][channel group of R][ci][slot = t*H + h][r < R][lane]: lane l of
  * slot (t, h) is kernel column stride_w*t + 16*h + l mod min(stride_w, 16). The first layout,
  * [ci][ky][slot][co][16], put a kernel row's channels kernel_h*slots*cout_g*64 bytes apart (86016
@@ -338,9 +356,10 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     for (size_t co = 0; bias && co < g->groups * g->cout_g; co++) st->bias_rowconv[co] = bias[co];
     size_t pad16 = (size_t)s->pad_w % 16, nv = (g->out_w + pad16 + 15) / 16;
     size_t q_last = (size_t)s->pad_w - pad16 + 16 * (nv - 1);
-    size_t last_input = sw < 16 ? q_last / sw + 16 / sw - 1 : q_last / sw;
+    if (sw < 16) return plan_expanded_rows(plan, st, sw, T, q_last);
+    st->row_expand = 1;
     st->pad_left = T - 1;
-    st->pad_right = last_input + 1 > g->in_w ? last_input + 1 - g->in_w : 0;
+    st->pad_right = q_last / sw + 1 > g->in_w ? q_last / sw + 1 - g->in_w : 0;
     st->row_width = st->pad_left + g->in_w + st->pad_right;
     return TCONV_OK;
 }
@@ -544,16 +563,25 @@ typedef struct direct_work {
     size_t grp;
 } direct_work;
 
-/* Input rows [iy0, iy0 + n) copied to the padded [iy][c][ix] layout (the padding columns were
- * zeroed at allocation and are never written). */
+/* Input rows [iy0, iy0 + n) copied to the padded [iy][c][ix] layout, or expanded for rowconv
+ * (row_expand), once per run for every output row and thread that reads them (the padding
+ * columns were zeroed at allocation and are never written). */
 static void pack_input_rows(void *context, size_t iy0, size_t n) {
     const direct_work *work = context;
     const tconv_geometry *g = &work->plan->g;
     const direct_state *st = work->plan->state;
     for (size_t iy = iy0; iy < iy0 + n; iy++)
-        for (size_t c = 0; c < g->cin_g; c++)
-            memcpy(st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left,
-                   work->x_group + c * g->in_plane + iy * g->in_w, g->in_w * sizeof(float));
+        for (size_t c = 0; c < g->cin_g; c++) {
+            float *row = st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left;
+            const float *x_row = work->x_group + c * g->in_plane + iy * g->in_w;
+#if TCONV_HAVE_AVX512
+            if (st->row_expand > 1) {
+                tconv_f32_rowconv_expand__avx512(g->in_w, st->row_expand, x_row, row);
+                continue;
+            }
+#endif
+            memcpy(row, x_row, g->in_w * sizeof(float));
+        }
 }
 
 /* One block of output channels, rows [r0, r1) of row_order: rows of one phase use the same kernel

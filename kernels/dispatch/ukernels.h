@@ -59,7 +59,10 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
  * h = (q mod stride_w)/16, from input column floor((q + l)/stride_w) - t. Weights of one kernel
  * row are packed [channel group][ci][slot = t*H + h][r][16] (H = max(1, stride_w/16)), output
  * channels in balanced groups of at most TCONV_ROWCONV_MAX_ROWS (the register tile), so a group's
- * weights are contiguous; x rows are zero-padded so every read is inside them.
+ * weights are contiguous; x rows are zero-padded so every read is inside them. For stride_w < 16
+ * the x rows are EXPANDED (tconv_f32_rowconv_expand__avx512): column e holds input column
+ * floor(e/stride_w) (zero outside the input) and x_rows point at column 0, so the lane l of the
+ * vector at q, tap t, is expanded column q + l - t*stride_w, one plain load per vector.
  *   y[co*y_cstride + ox] = bias[co] + sum over ci, row taps r, t of lane products, ox < out_w. */
 /* Output channels per register-tile group. Groups of at most 8 (7 + 7 + 7 for FCN's 21, 3 vectors
  * per tile) ran FCN-8s/16s/32s at 62-67/84-88/63-70 GFLOP/s, at most 6 (6 + 5 + 5 + 5, 4 vectors)
@@ -68,7 +71,7 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
 #define TCONV_ROWCONV_MAX_ROWS 6
 typedef struct tconv_rowconv_job {
     size_t rows, channels, row_taps;
-    const float *const *x_rows; /* per row tap: input row of channel 0 at input column 0 */
+    const float *const *x_rows; /* per row tap: (expanded) row of channel 0 at column 0 */
     size_t x_cstride;
     const float *const *w_rows;  /* per row tap: packed weights of its kernel row */
     size_t slots, taps_per_lane; /* slots: T*H; taps_per_lane: T = kernel_w/stride_w */
@@ -78,6 +81,8 @@ typedef struct tconv_rowconv_job {
     size_t y_cstride, out_w;
 } tconv_rowconv_job;
 void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *job);
+/* xe[j] = x[j / stride] for j < n*stride; stride 2, 4 or 8 (rowconv's expanded rows). */
+void tconv_f32_rowconv_expand__avx512(size_t n, size_t stride, const float *x, float *xe);
 
 /* sparse_store: one output row back from stride-phase layout, plus the bias:
  *   y[j] = bias + acc[(j % stride) * phase_stride + j / stride]   for j < n

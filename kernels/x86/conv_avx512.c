@@ -300,20 +300,19 @@ INLINE void rc_store(float *y, int64_t ox0, int64_t lo, int64_t hi, __m512 v) {
 
 /* Output channels r0..r0+R-1 x vectors v0, v0 + H, .., (P of them; one weight slot h since
  * stride_w/16 = H vectors span one input column). NARROW (stride_w < 16): a vector covers
- * 16/stride_w input columns, each value repeated stride_w times (one masked load and one
- * permute, shared by the R channels); else it is one broadcast input value. */
+ * 16/stride_w input columns, each value repeated stride_w times: one unaligned load from the
+ * expanded rows (tconv_rowconv_job), shared by the R channels. It was a masked load of the
+ * 16/stride_w values plus a vpermps per (channel, row tap, t, vector), and the permutes compete
+ * with the 512-bit FMAs for port 5. Else a vector is one broadcast input value. */
 INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t v0, const int P,
-                    size_t H, const int NARROW) {
+                    size_t H, const int NARROW, const int TAPS) {
+    /* TAPS: taps per lane known at compile time (0: jb->taps_per_lane). */
+    const size_t T = TAPS ? (size_t)TAPS : jb->taps_per_lane;
     const size_t sw = jb->stride, q = jb->pad - jb->pad % 16 + 16 * v0;
-    const size_t m0 = q / sw, h = (q % sw) / 16, mstep = 16 * H / sw;
-    __m512i expand = _mm512_setzero_si512();
-    __mmask16 load_mask = 0;
-    if (NARROW) {
-        expand = _mm512_srli_epi32(
-            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-            (unsigned)__builtin_ctzll(sw)); /* sw is a power of two dividing 16 */
-        load_mask = lane_mask(16 / sw);
-    }
+    /* NARROW: lane l at t reads expanded column q + l - t*sw (H = 1); else input column
+     * q/sw - t, the next vector's mstep columns on. */
+    const size_t m0 = NARROW ? q : q / sw, h = NARROW ? 0 : (q % sw) / 16;
+    const size_t mstep = NARROW ? 16 : 16 * H / sw, xstep = NARROW ? sw : 1;
     __m512 acc[8][8];
     EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + r]);
           EACH8(p, 0, P, acc[r][p] = b));
@@ -324,12 +323,10 @@ INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t 
         for (size_t rt = 0; rt < jb->row_taps; rt++) {
             const float *xr = jb->x_rows[rt] + c * jb->x_cstride + m0;
             const float *wr = jb->w_rows[rt] + group + c * c_stride + h * slot_stride;
-            for (size_t t = 0; t < jb->taps_per_lane; t++, xr--, wr += slot_t) {
+            for (size_t t = 0; t < T; t++, xr -= xstep, wr += slot_t) {
                 __m512 xv[8];
                 if (NARROW)
-                    EACH8(p, 0, P,
-                          xv[p] = _mm512_permutexvar_ps(
-                              expand, _mm512_maskz_loadu_ps(load_mask, xr + (size_t)p * mstep)));
+                    EACH8(p, 0, P, xv[p] = _mm512_loadu_ps(xr + (size_t)p * mstep));
                 else
                     EACH8(p, 0, P, xv[p] = _mm512_set1_ps(xr[(size_t)p * mstep]));
                 EACH8(r, 0, R, const __m512 wv = _mm512_loadu_ps(wr + (size_t)r * 16);
@@ -349,31 +346,42 @@ INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t 
 typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H);
 #define RC_TILE(R, P)                                                                              \
     static void rc_tile_n##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
-        rc_tile(jb, r0, R, v0, P, H, 1);                                                           \
+        rc_tile(jb, r0, R, v0, P, H, 1, 0);                                                        \
     }                                                                                              \
     static void rc_tile_w##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
-        rc_tile(jb, r0, R, v0, P, H, 0);                                                           \
+        rc_tile(jb, r0, R, v0, P, H, 0, 0);                                                        \
+    }                                                                                              \
+    static void rc_tile_t##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
+        rc_tile(jb, r0, R, v0, P, H, 0, 2);                                                        \
     }
 /* clang-format off */
 RC_TILE(1, 1) RC_TILE(1, 2) RC_TILE(1, 3) RC_TILE(1, 4) RC_TILE(1, 5) RC_TILE(1, 6) RC_TILE(1, 7)
 RC_TILE(1, 8) RC_TILE(2, 1) RC_TILE(2, 2) RC_TILE(2, 3) RC_TILE(2, 4) RC_TILE(2, 5) RC_TILE(2, 6)
 RC_TILE(2, 7) RC_TILE(2, 8) RC_TILE(3, 1) RC_TILE(3, 2) RC_TILE(3, 3) RC_TILE(3, 4) RC_TILE(3, 5)
-RC_TILE(3, 6) RC_TILE(4, 1) RC_TILE(4, 2) RC_TILE(4, 3) RC_TILE(4, 4) RC_TILE(4, 5) RC_TILE(5, 1)
-RC_TILE(5, 2) RC_TILE(5, 3) RC_TILE(5, 4) RC_TILE(6, 1) RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
+RC_TILE(3, 6) RC_TILE(3, 7) RC_TILE(4, 1) RC_TILE(4, 2) RC_TILE(4, 3) RC_TILE(4, 4) RC_TILE(4, 5)
+RC_TILE(4, 6) RC_TILE(5, 1) RC_TILE(5, 2) RC_TILE(5, 3) RC_TILE(5, 4) RC_TILE(5, 5) RC_TILE(6, 1)
+RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
 #define RC_TABLE(k)                                                                                \
     {{rc_tile_##k##1x1, rc_tile_##k##1x2, rc_tile_##k##1x3, rc_tile_##k##1x4, rc_tile_##k##1x5,     \
       rc_tile_##k##1x6, rc_tile_##k##1x7, rc_tile_##k##1x8},                                       \
      {rc_tile_##k##2x1, rc_tile_##k##2x2, rc_tile_##k##2x3, rc_tile_##k##2x4, rc_tile_##k##2x5,     \
       rc_tile_##k##2x6, rc_tile_##k##2x7, rc_tile_##k##2x8},                                       \
      {rc_tile_##k##3x1, rc_tile_##k##3x2, rc_tile_##k##3x3, rc_tile_##k##3x4, rc_tile_##k##3x5,     \
-      rc_tile_##k##3x6},                                                                           \
-     {rc_tile_##k##4x1, rc_tile_##k##4x2, rc_tile_##k##4x3, rc_tile_##k##4x4, rc_tile_##k##4x5},    \
-     {rc_tile_##k##5x1, rc_tile_##k##5x2, rc_tile_##k##5x3, rc_tile_##k##5x4},                      \
+      rc_tile_##k##3x6, rc_tile_##k##3x7},                                                         \
+     {rc_tile_##k##4x1, rc_tile_##k##4x2, rc_tile_##k##4x3, rc_tile_##k##4x4, rc_tile_##k##4x5,     \
+      rc_tile_##k##4x6},                                                                           \
+     {rc_tile_##k##5x1, rc_tile_##k##5x2, rc_tile_##k##5x3, rc_tile_##k##5x4, rc_tile_##k##5x5},    \
      {rc_tile_##k##6x1, rc_tile_##k##6x2, rc_tile_##k##6x3, rc_tile_##k##6x4}}
-/* [narrow][R-1][P-1]: R*P accumulators + P input vectors + a weight vector (+ the permute
- * index) within 32 zmm registers. */
-static rc_tile_fn *const rc_tiles[2][TCONV_ROWCONV_MAX_ROWS][8] = {RC_TABLE(w), RC_TABLE(n)};
-static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 6, 5, 4, 4};
+/* [kind][R-1][P-1]: R*P accumulators + P input vectors + a weight vector within 32 zmm
+ * registers (one fewer vector per tile while NARROW held a permute index). Kinds: wide, narrow,
+ * and wide with two taps per lane (k = 2s, FCN): with T a constant the compiler unrolls the t
+ * loop, and as a wide vector p at tap t broadcasts input column m0 + p - t (mstep = 1), the two
+ * taps share P - 1 of their broadcasts (P + 1 loads instead of 2P). Bench, avx512 t1, thread CPU
+ * ms, medians of 5, base / this, 3 interleaved rounds: FCN-16s 3.37-3.47 / 2.61-2.69 (59-61% ->
+ * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). */
+static rc_tile_fn *const rc_tiles[3][TCONV_ROWCONV_MAX_ROWS][8] = {RC_TABLE(w), RC_TABLE(n),
+                                                                   RC_TABLE(t)};
+static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4};
 /* clang-format on */
 
 /* Channel groups of at most TCONV_ROWCONV_MAX_ROWS (balanced: 21 = 6 + 5 + 5 + 5), each over
@@ -386,7 +394,7 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
                  base = rows / groups, extra = rows % groups;
     const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
     const size_t H = jb->stride >= 16 ? jb->stride / 16 : 1;
-    const int narrow = jb->stride < 16;
+    const int kind = jb->stride < 16 ? 1 : jb->taps_per_lane == 2 ? 2 : 0;
     for (size_t g = 0, r0 = 0; g < groups; g++) {
         const size_t R = base + (g < extra), pmax = rc_max_vectors[R - 1];
         for (size_t cls = 0; cls < H && cls < nv; cls++) {
@@ -394,10 +402,25 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
             const size_t p_base = count / tiles, p_extra = count % tiles;
             for (size_t i = 0, k = 0; i < tiles; i++) {
                 const size_t P = p_base + (i < p_extra);
-                rc_tiles[narrow][R - 1][P - 1](jb, r0, cls + k * H, H);
+                rc_tiles[kind][R - 1][P - 1](jb, r0, cls + k * H, H);
                 k += P;
             }
         }
         r0 += R;
+    }
+}
+
+/* Input columns x[0..n) to xe[0..n*stride), each repeated stride (2, 4 or 8) times: 16/stride
+ * of them per vector, one masked load, a permute and a store. */
+void tconv_f32_rowconv_expand__avx512(size_t n, size_t stride, const float *x, float *xe) {
+    const size_t per = 16 / stride;
+    const __m512i expand =
+        _mm512_srli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                          (unsigned)__builtin_ctzll(stride)); /* a power of two dividing 16 */
+    for (size_t i = 0; i < n; i += per) {
+        const size_t m = n - i < per ? n - i : per;
+        const __m512 v = _mm512_maskz_loadu_ps(lane_mask(m), x + i);
+        _mm512_mask_storeu_ps(xe + i * stride, lane_mask(m * stride),
+                              _mm512_permutexvar_ps(expand, v));
     }
 }
