@@ -59,10 +59,15 @@
  * (86.0%). The log-linear model of the same 11 features alone: in-sample 83 of 107, leave-one-out
  * 82 of 107 and 16 of 18. A depth-2..6 decision tree on these and other features (k, s, p, k/s,
  * plane sizes, useful fraction) did no better than 80 of 107 leave-one-out (previous fit run).
- * Noise bounds any predictor from one measurement: on such runs the fastest algorithm of one
- * repetition is within 10% of the fastest median on only 97-99 of 107 shapes. tune = 1 measures
- * instead. Only avx512 was swept: the other ISAs use these coefficients with their own tile
- * sizes. */
+ * On a held-out run (the bench run vm-20261129-2121, taken after rowconv's expanded rows made
+ * direct 1.2-1.8x faster on 1-channel shapes with k a multiple of s) the measured auto rows hit
+ * 18 of 18 layers and 92 of 107 sweep shapes (86.0%). A refit on a fit run of that final code
+ * (results/fit/vm-20261129-2129-fit.json) scored the same there (92 of 107, 18 of 18; in-sample 90
+ * of 107, leave-one-out 85 of 107), so these coefficients were kept. Between runs, even a lookup
+ * of one run's fastest algorithm per shape hits only 103-105 of 107 on another; a shape table
+ * would get near that on the sweep but leave-one-out showed it does not carry to other shapes.
+ * tune = 1 measures instead. Only avx512 was swept: the other ISAs use these coefficients with
+ * their own tile sizes. */
 
 enum { FEATURES = 11, TERMS = FEATURES + (FEATURES - 1) * FEATURES / 2 };
 typedef struct model {
