@@ -570,18 +570,22 @@ static void pack_input_rows(void *context, size_t iy0, size_t n) {
     const direct_work *work = context;
     const tconv_geometry *g = &work->plan->g;
     const direct_state *st = work->plan->state;
-    for (size_t iy = iy0; iy < iy0 + n; iy++)
-        for (size_t c = 0; c < g->cin_g; c++) {
-            float *row = st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left;
-            const float *x_row = work->x_group + c * g->in_plane + iy * g->in_w;
+    /* The expand test once per call, not per row: inside the loop it cost the plain copy up to
+     * 1.4% more instructions (callgrind gate, avx2 gate_dilated). */
 #if TCONV_HAVE_AVX512
-            if (st->row_expand > 1) {
-                tconv_f32_rowconv_expand__avx512(g->in_w, st->row_expand, x_row, row);
-                continue;
-            }
+    if (st->row_expand > 1) {
+        for (size_t iy = iy0; iy < iy0 + n; iy++)
+            for (size_t c = 0; c < g->cin_g; c++)
+                tconv_f32_rowconv_expand__avx512(
+                    g->in_w, st->row_expand, work->x_group + c * g->in_plane + iy * g->in_w,
+                    st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left);
+        return;
+    }
 #endif
-            memcpy(row, x_row, g->in_w * sizeof(float));
-        }
+    for (size_t iy = iy0; iy < iy0 + n; iy++)
+        for (size_t c = 0; c < g->cin_g; c++)
+            memcpy(st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left,
+                   work->x_group + c * g->in_plane + iy * g->in_w, g->in_w * sizeof(float));
 }
 
 /* One block of output channels, rows [r0, r1) of row_order: rows of one phase use the same kernel
