@@ -146,19 +146,20 @@ static pv_tile_fn *const pv_tiles[16][8] = {
 };
 /* clang-format on */
 
-/* Rows in balanced groups of at most 4 (8 for rows of one or two vectors), pixels in balanced tiles
- * of at most 4 vectors (8 for one row, 6 for two), the last vector masked. Within a pixel tile,
- * each block of CB channels runs every row group before the next block, so the block's x lines come
- * from L2 once and are reused from L1 (a whole tile of 128 channels would not fit); partial sums
- * wait in `part` meanwhile. */
+/* Rows in balanced groups of at most 4 (all 16 for phase rows of one vector, 8 for two), pixels in
+ * balanced tiles of at most 4 vectors (8 for one row, 6 for two), the last vector masked. Within a
+ * pixel tile, each block of CB channels runs every row group before the next block, so the block's
+ * x lines come from L2 once and are reused from L1 (a whole tile of 128 channels would not fit);
+ * partial sums wait in `part` meanwhile. */
 static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
     /* 32-bit and constant divisors: 64-bit divisions per call cost as much as a short
      * call's arithmetic (1->1 upsample: 11% of the time). */
     const unsigned nvec = (unsigned)((jb->pixels + VW - 1) / VW);
-    /* Phase rows of one or two vectors (16x16 inputs) take groups of up to 8 channels: the 4x1
-     * tiles they got before were 4 FMA chains, half of what two FMA pipes of latency 4 need
-     * (perf: pv_tile_4x1 was 41% of the time on i16 k3 s3 / k4 s2 / k5 s3 c32, its loop at one
-     * FMA per cycle). */
+    /* Phase rows of one vector (16x16 inputs) take all 16 channels at once (16 x 1), rows of two
+     * vectors groups of up to 8 (8 x 2): the 4 x 1 tiles they got before were 4 FMA chains, half
+     * of what two FMA pipes of latency 4 need (perf: pv_tile_4x1 was 41% of the time on i16 k3 s3
+     * / k4 s2 / k5 s3 c32, its loop at one FMA per cycle; 8 x 1 gave 0.65-0.78x the time, 16 x 1
+     * 0.58-0.74x). */
     const unsigned rows = (unsigned)jb->rows, groups = nvec == 1   ? 1
                                                        : nvec == 2 ? (rows + 7) / 8
                                                                    : (rows + 3) / 4;
