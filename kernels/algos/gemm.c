@@ -140,8 +140,7 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     const char *col_what = "column buffer (out_channels/groups*kernel_h*kernel_w*in_h*in_w)";
     if ((rc = tconv_size_mul(g, "GEMM rows (out_channels/groups*kernel_h*kernel_w)", &st->m,
                              g->cout_g, g->taps)) ||
-        (rc = tconv_size_mul(g, col_what, &col_elems, st->m, g->in_plane)) ||
-        (rc = tconv_col2im_prepare(plan, &st->c2i)))
+        (rc = tconv_size_mul(g, col_what, &col_elems, st->m, g->in_plane)))
         return rc;
     st->fused = own_gemm && taps_never_overlap(&g->s);
     st->needs_fill = st->fused && !every_output_has_a_tap(g);
@@ -152,6 +151,9 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
         rc = tconv_plan_alloc(plan, col_what, col_elems, sizeof(float), (void **)&st->col);
         if (rc != TCONV_OK) return rc;
     }
+    /* After col: a refused column buffer must not first cost col2im's per-tap tables (a hostile
+     * kernel_w of 715827883 filled 11 GiB of them, 20 s, before the refusal). */
+    if ((rc = tconv_col2im_prepare(plan, &st->c2i))) return rc;
     if (bias) {
         rc = tconv_plan_alloc(plan, "bias", g->groups * g->cout_g, sizeof(float),
                               (void **)&st->bias);

@@ -17,6 +17,7 @@ typedef struct tconv_parallel {
     pthreadpool_t pool; /* NULL: one thread; every wrapper then calls its task once, whole */
     int owns_pool;      /* 0 when the caller handed the pool in (options.threadpool) */
     size_t threads;     /* the calling thread included */
+    uint32_t flags;     /* pthreadpool flags of every parallel call (tconv_parallel_init) */
     /* One flag per thread: which per-thread scratch slot a running task holds. pthreadpool's
      * basic API gives tasks no thread index, and at most `threads` tasks of one parallel call run
      * at once, so a task claims a free slot for its duration. */
