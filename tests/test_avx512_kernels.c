@@ -31,6 +31,13 @@ static const tconv_shape shapes[] = {
     {1, 6, 34, 4, 9, 3, 3, 3, 3, 2, 2, 1, 1, 2, 2, 2},  /* groups, dilation, output padding */
     {1, 1, 1, 13, 13, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1}, /* 1 -> 1 upsampling */
     {1, 48, 24, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}, /* long reductions (gemm k loop) */
+    /* direct's channel vectors (9-16 channels, phase rows under 16 pixels): one tile of 9..15
+     * pixels, channel blocks of 32 (cin 40), stride-2 phase rows of 14. */
+    {1, 5, 12, 3, 9, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    {1, 5, 12, 3, 11, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    {1, 5, 9, 2, 13, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    {1, 40, 16, 3, 15, 4, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1},
+    {1, 5, 10, 2, 14, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s

@@ -206,9 +206,9 @@ static void pv_all(const conv_job *jb) {
 /* NP pixels from j; U accumulator sets split the channel sum so that U*NP chains are in flight
  * even for one pixel. Results go through a stack tile since each channel is its own plane. */
 INLINE void cv_tile(const conv_job *jb, size_t j, const int NP, const int U) {
-    __m512 acc[8][8];
-    EACH8(p, 0, NP, acc[0][p] = _mm512_loadu_ps(jb->bias);
-          EACH8(u, 1, U, acc[u][p] = _mm512_setzero_ps()));
+    __m512 acc[8][16];
+    EACH16(p, 0, NP, acc[0][p] = _mm512_loadu_ps(jb->bias);
+           EACH8(u, 1, U, acc[u][p] = _mm512_setzero_ps()));
     const size_t xs = jb->x_cstride;
     for (size_t c0 = 0; c0 < jb->channels; c0 += CB) {
         const size_t cn = min_size(jb->channels - c0, CB);
@@ -217,46 +217,44 @@ INLINE void cv_tile(const conv_job *jb, size_t j, const int NP, const int U) {
             size_t c = 0;
             for (; c + U <= cn; c += U, xp += U * xs, wp += U * MR) {
                 EACH8(u, 0, U, const __m512 wv = _mm512_loadu_ps(wp + u * MR);
-                      EACH8(p, 0, NP,
-                            acc[u][p] =
-                                _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[u * xs + p]), acc[u][p])));
+                      EACH16(p, 0, NP,
+                             acc[u][p] =
+                                 _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[u * xs + p]), acc[u][p])));
             }
             for (; c < cn; c++, xp += xs, wp += MR) {
                 const __m512 wv = _mm512_loadu_ps(wp);
-                EACH8(p, 0, NP, acc[0][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[p]), acc[0][p]));
+                EACH16(p, 0, NP, acc[0][p] = _mm512_fmadd_ps(wv, _mm512_set1_ps(xp[p]), acc[0][p]));
             }
         }
     }
-    float tile[8][MR];
-    EACH8(p, 0, NP, EACH8(u, 1, U, acc[0][p] = _mm512_add_ps(acc[0][p], acc[u][p]));
-          _mm512_storeu_ps(tile[p], acc[0][p]));
+    float tile[16][MR];
+    EACH16(p, 0, NP, EACH8(u, 1, U, acc[0][p] = _mm512_add_ps(acc[0][p], acc[u][p]));
+           _mm512_storeu_ps(tile[p], acc[0][p]));
     for (size_t m = 0; m < jb->rows; m++) {
         float *y = jb->y + m * jb->y_cstride + j * jb->y_pstride;
-        EACH8(p, 0, NP, y[(size_t)p * jb->y_pstride] = tile[p][m]);
+        EACH16(p, 0, NP, y[(size_t)p * jb->y_pstride] = tile[p][m]);
     }
 }
 
 typedef void cv_tile_fn(const conv_job *jb, size_t j);
 #define CV_TILE(NP, U)                                                                             \
     static void cv_tile_##NP(const conv_job *jb, size_t j) { cv_tile(jb, j, NP, U); }
-/* 1 + NP loads per NP FMAs; U gives at least 8 chains. */
+/* 1 + NP loads per NP FMAs; U gives at least 8 chains. Up to 15 pixels (a phase row under one
+ * vector) go in one tile, so each weight vector is loaded once per row: the packed weights of a
+ * row's taps stream from L2 (i16 k16 s1 c32: 512 KB per 16-channel block and row), and with
+ * 15 = 8 + 7 pixel tiles every weight vector came twice (perf: the FMA after the weight load
+ * held 30% of cv_tile_8's samples). */
 /* clang-format off */
 CV_TILE(1, 8) CV_TILE(2, 4) CV_TILE(3, 3) CV_TILE(4, 2) CV_TILE(5, 2) CV_TILE(6, 2) CV_TILE(7, 2)
-CV_TILE(8, 1)
-static cv_tile_fn *const cv_tiles[8] = {cv_tile_1, cv_tile_2, cv_tile_3, cv_tile_4,
-                                            cv_tile_5, cv_tile_6, cv_tile_7, cv_tile_8};
+CV_TILE(8, 1) CV_TILE(9, 1) CV_TILE(10, 1) CV_TILE(11, 1) CV_TILE(12, 1) CV_TILE(13, 1)
+CV_TILE(14, 1) CV_TILE(15, 1)
+static cv_tile_fn *const cv_tiles[15] = {cv_tile_1,  cv_tile_2,  cv_tile_3,  cv_tile_4,  cv_tile_5,
+                                         cv_tile_6,  cv_tile_7,  cv_tile_8,  cv_tile_9,  cv_tile_10,
+                                         cv_tile_11, cv_tile_12, cv_tile_13, cv_tile_14, cv_tile_15};
 /* clang-format on */
 
-/* Pixels in balanced tiles of at most 8: 15 = 8 + 7. */
-static void cv_all(const conv_job *jb) {
-    const size_t tiles = (jb->pixels + 7) / 8;
-    const size_t base = jb->pixels / tiles, extra = jb->pixels % tiles;
-    for (size_t i = 0, j = 0; i < tiles; i++) {
-        const size_t np = base + (i < extra);
-        cv_tiles[np - 1](jb, j);
-        j += np;
-    }
-}
+/* Pixels (fewer than 16, see use_channel_vectors) in one tile. */
+static void cv_all(const conv_job *jb) { cv_tiles[jb->pixels - 1](jb, 0); }
 
 /* Channel vectors pay off when most of the 16 lanes hold real channels and the pixel run fills
  * under one vector (DCGAN's phase rows of 8 pixels). */
