@@ -14,36 +14,12 @@
  * the channel count; sparse's on the plane size), which a sum of power laws could not say. The
  * features say where the algorithms differ:
  *   log useful multiply-adds (taps landing inside the output) and log nominal ones (every tap:
- *   gemm computes the cropped ones too), log output and input elements, log cin_g (the -0.200565,
- * -0.57464, -0.60837, -0.43042, -0.444628, -0.0328981, -0.412932, -0.166517, -0.00372912,
- * -0.0922738, -0.208379, 0.0516112, 0.0441326, 0.00488803, 0.0601945, -0.0585965, 0.148129,
- * -0.0486009, 0.0346027, -0.0581384, 0.0151762, 0.0366461, -0.0673027, 0.0217562, -0.0265941,
- * 0.051197, -0.0164771, 0.0346027, -0.0993877, -0.0198267, -0.00407498, 0.0258143, -0.105184,
- * -0.00726872, -0.0425778, -0.0431721, -0.0963154, 0.0236656, -0.0557782, -0.0635838, -0.0272614,
- * 0.00798786, -0.0282836, 0.230692, -0.00962475, 0.153902, 0.0814919, -0.0888011, -0.00760504,
- * 0.114259, -0.107831, -0.818161, -0.0720871, -0.00425528, -0.242941, -0.0568782, 0.0340878,
- * 0.0879286, -0.166481, 0.0449096, -0.00372912, 0.038222, -0.0103393, 0.00780137, 0.0583285,
- * 0.0389138's reduction: thin -0.200565, -0.57464, -0.60837, -0.43042, -0.444628, -0.0328981,
- * -0.412932, -0.166517, -0.00372912, -0.0922738, -0.208379, 0.0516112, 0.0441326, 0.00488803,
- * 0.0601945, -0.0585965, 0.148129, -0.0486009, 0.0346027, -0.0581384, 0.0151762, 0.0366461,
- * -0.0673027, 0.0217562, -0.0265941, 0.051197, -0.0164771, 0.0346027, -0.0993877, -0.0198267,
- * -0.00407498, 0.0258143, -0.105184, -0.00726872, -0.0425778, -0.0431721, -0.0963154, 0.0236656,
- * -0.0557782, -0.0635838, -0.0272614, 0.00798786, -0.0282836, 0.230692, -0.00962475, 0.153902,
- * 0.0814919, -0.0888011, -0.00760504, 0.114259, -0.107831, -0.818161, -0.0720871, -0.00425528,
- * -0.242941, -0.0568782, 0.0340878, 0.0879286, -0.166481, 0.0449096, -0.00372912, 0.038222,
- * -0.0103393, 0.00780137, 0.0583285, 0.0389138s run far below peak), log of direct's output-channel
- * tile waste (round_up(cout_g, mr) / cout_g: why 128->3 layers are slow on direct), log taps per
- * stride phase (direct's work per phase; below 1 when k < s and phases get no tap at all, where
- * direct still walks every output), k < s itself, log of the -0.200565, -0.57464, -0.60837,
- * -0.43042, -0.444628, -0.0328981, -0.412932, -0.166517, -0.00372912, -0.0922738, -0.208379,
- * 0.0516112, 0.0441326, 0.00488803, 0.0601945, -0.0585965, 0.148129, -0.0486009, 0.0346027,
- * -0.0581384, 0.0151762, 0.0366461, -0.0673027, 0.0217562, -0.0265941, 0.051197, -0.0164771,
- * 0.0346027, -0.0993877, -0.0198267, -0.00407498, 0.0258143, -0.105184, -0.00726872, -0.0425778,
- * -0.0431721, -0.0963154, 0.0236656, -0.0557782, -0.0635838, -0.0272614, 0.00798786, -0.0282836,
- * 0.230692, -0.00962475, 0.153902, 0.0814919, -0.0888011, -0.00760504, 0.114259, -0.107831,
- * -0.818161, -0.0720871, -0.00425528, -0.242941, -0.0568782, 0.0340878, 0.0879286, -0.166481,
- * 0.0449096, -0.00372912, 0.038222, -0.0103393, 0.00780137, 0.0583285, 0.0389138 tile waste (M =
- * cout_g*taps and N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
+ *   gemm computes the cropped ones too), log output and input elements, log cin_g (the GEMM's
+ *   reduction: thin GEMMs run far below peak), log of direct's output-channel tile waste
+ *   (round_up(cout_g, mr) / cout_g: why 128->3 layers are slow on direct), log taps per stride
+ *   phase (direct's work per phase; below 1 when k < s and phases get no tap at all, where direct
+ *   still walks every output), k < s itself, log of the GEMM tile waste (M = cout_g*taps and
+ *   N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
  *
  * DERIVATION. Run results/fit/vm-20261129-2053-fit.json (committed):
  * build/release/bench/tconv-bench
