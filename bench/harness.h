@@ -25,6 +25,7 @@ typedef struct tb_config {
     double sweep_max_run_seconds;
     int peers;             /* bit mask of TB_PEER_* to register */
     int test_wrong_kernel; /* register the perturbed test-only variant */
+    int no_machine;        /* --no-machine: no start-up peak/bandwidth measurement */
     int with_reference;    /* also time the frozen reference (the timing check's yardstick) */
     int with_bias;
     int sweep_all_isas; /* sweep: every compiled ISA (1) or only the dispatcher's choice (0) */
@@ -59,7 +60,8 @@ typedef struct tb_machine {
     size_t llc_bytes;
 } tb_machine;
 extern tb_machine tb_mach;
-void tb_measure_machine(void);
+/* Caches always; peaks and bandwidth unless timed is 0 (--no-machine: they stay 0). */
+void tb_measure_machine(int timed);
 double tb_peak_for_isa(const char *isa); /* 0 when unknown */
 int tb_peak_compiled(const char *isa);
 

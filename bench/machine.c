@@ -86,7 +86,7 @@ static void measure_bandwidth(size_t llc_bytes) {
     free(a), free(b), free(c);
 }
 
-void tb_measure_machine(void) {
+void tb_measure_machine(int timed) {
     tconv_cpu_info cpu;
     size_t llc = (size_t)32 << 20;
     if (tconv_get_cpu_info(&cpu) == TCONV_OK) {
@@ -102,14 +102,14 @@ void tb_measure_machine(void) {
         tb_mach.isa[i] = isa;
         tb_mach.peak_gflops[i] = 0;
         tb_mach.isa_count = i + 1;
-        if (!tconv_isa_supported(isa)) continue;
+        if (!timed || !tconv_isa_supported(isa)) continue;
         for (size_t j = 0; j < PEAK_COUNT; j++)
             if (strcmp(peak_table[j].isa, isa) == 0)
                 tb_mach.peak_gflops[i] = measure_peak(peak_table[j].fn);
         if (tb_mach.peak_gflops[i] > tb_mach.best_peak_gflops)
             tb_mach.best_peak_gflops = tb_mach.peak_gflops[i], tb_mach.best_peak_isa = isa;
     }
-    measure_bandwidth(llc);
+    if (timed) measure_bandwidth(llc);
 }
 
 double tb_peak_for_isa(const char *isa) {

@@ -62,6 +62,8 @@ static void usage(FILE *f) {
         "(default 5)\n"
         "  --sweep-max-run-seconds=S  same for the sweep (default 0.25)\n"
         "  --no-bias              benchmark without bias\n"
+        "  --no-machine           skip the start-up peak and bandwidth measurement (rows get no\n"
+        "                         pct_peak/pct_roofline; for checks that only need the rows)\n"
         "  --weight-density=LIST  layer rows per weight density, e.g. 1,0.3,0.1: weights pruned "
         "at\n"
         "                         random (seeded, unstructured); names get d<D>/ before the shape\n"
@@ -462,6 +464,8 @@ int main(int argc, char **argv) {
             tb_cfg.bilinear = 1;
         } else if (strcmp(a, "--no-bias") == 0) {
             tb_cfg.with_bias = 0;
+        } else if (strcmp(a, "--no-machine") == 0) {
+            tb_cfg.no_machine = 1;
         } else if (strcmp(a, "--with-reference") == 0) {
             tb_cfg.with_reference = 1;
         } else if (strcmp(a, "--test-wrong-kernel") == 0) {
@@ -530,9 +534,9 @@ int main(int argc, char **argv) {
     tconv_cpu_info cpu;
     tconv_get_cpu_info(&cpu);
     if (avx512_emulated(&cpu)) fprintf(stderr, "tconv-bench: WARNING: %s\n", avx512_kind(&cpu));
-    if (!listing) {
-        fprintf(stderr, "tconv-bench: measuring peak FLOP/s per ISA and streaming bandwidth...\n");
-        tb_measure_machine();
+    tb_measure_machine(!listing && !tb_cfg.no_machine);
+    if (!listing && !tb_cfg.no_machine) {
+        fprintf(stderr, "tconv-bench: measured peak FLOP/s per ISA and streaming bandwidth\n");
         for (int i = 0; i < tb_mach.isa_count; i++)
             if (tb_mach.peak_gflops[i] > 0)
                 fprintf(stderr, "  peak %-7s %8.2f GFLOP/s\n", tb_mach.isa[i],

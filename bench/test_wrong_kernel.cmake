@@ -10,6 +10,7 @@ file(MAKE_DIRECTORY ${OUT})
 set(json ${OUT}/wrong_kernel.json)
 execute_process(
   COMMAND ${BENCH} --shape=mb1ic8ih6oc5kh3sh2ph1:wrong_kernel_case --peers=none --test-wrong-kernel
+          --no-machine
           --threads=1,2 --benchmark_min_time=0.01 "--benchmark_filter=^(perturbed_direct|direct)/"
           --benchmark_out=${json} --benchmark_out_format=json
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

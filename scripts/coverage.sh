@@ -24,11 +24,12 @@ fi
 # Release-like, but -O1: higher levels merge and move lines, which blurs per-line counts. The
 # linker flags pull in libgcov for every executable and the shared library.
 # -fprofile-update=atomic: the plans run on a thread pool, and plain counter updates race (gcov
-# then reports negative branch counts that gcovr refuses to parse).
+# then reports negative branch counts that gcovr refuses to parse). TCONV_COVERAGE_BUILD:
+# test_threads rotates ISAs as under sanitizers (tests/test_threads.c says why).
 echo "== gcc --coverage build (-O1) in $build =="
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
   -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_FLAGS_RELEASE="-O1 -DNDEBUG" \
-  -DCMAKE_C_FLAGS="--coverage -fprofile-update=atomic" \
+  -DCMAKE_C_FLAGS="--coverage -fprofile-update=atomic -DTCONV_COVERAGE_BUILD=1" \
   -DCMAKE_EXE_LINKER_FLAGS="--coverage" -DCMAKE_SHARED_LINKER_FLAGS="--coverage" >/dev/null
 cmake --build "$build" -j "$jobs"
 

@@ -17,8 +17,11 @@
 
 #include "testutil.h"
 
-/* Under a sanitizer (ASan, TSan: 5-15x slower) or an emulator (qemu) each (shape, algorithm) runs
- * under one ISA, rotating, as in test_algorithms; TCONV_TEST_FULL=1 restores every ISA. */
+/* Under a sanitizer (ASan, TSan: 5-15x slower), an emulator (qemu) or the coverage build
+ * (scripts/coverage.sh defines TCONV_COVERAGE_BUILD: -O1 and counters made the matrix 196-230 s,
+ * the suite's longest; every ISA's kernels are covered by test_algorithms, and the parallel split
+ * is the same code for every ISA) each (shape, algorithm) runs under one ISA, rotating, as in
+ * test_algorithms; TCONV_TEST_FULL=1 restores every ISA. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED_BUILD 1
 #elif defined(__has_feature)
@@ -28,6 +31,11 @@
 #endif
 #ifndef SANITIZED_BUILD
 #define SANITIZED_BUILD 0
+#endif
+#ifdef TCONV_COVERAGE_BUILD
+#define ROTATE_ISAS 1
+#else
+#define ROTATE_ISAS (SANITIZED_BUILD || TCONV_TEST_EMULATED)
 #endif
 #ifndef TCONV_TEST_EMULATED /* set by tests/CMakeLists.txt for cross builds run under qemu */
 #define TCONV_TEST_EMULATED 0
@@ -174,10 +182,11 @@ static void test_bit_identical_for_every_thread_count(void **state) {
     }
     int failures = 0, cases = 0, isas = 0;
     const char *full = getenv("TCONV_TEST_FULL");
-    int rotate = (SANITIZED_BUILD || TCONV_TEST_EMULATED) && !(full && strcmp(full, "1") == 0);
+    int rotate = ROTATE_ISAS && !(full && strcmp(full, "1") == 0);
     for (int k = 0; k < tconv_isa_count(); k++)
         isas += tconv_isa_compiled(tconv_isa_name(k)) && tconv_isa_supported(tconv_isa_name(k));
-    if (rotate) printf("sanitized or emulated build: one rotating ISA per (shape, algorithm)\n");
+    if (rotate)
+        printf("sanitized, emulated or coverage build: one rotating ISA per (shape, algorithm)\n");
     for (size_t i = 0; i < N_SHAPES; i++) {
         tconv_shape s = matrix_shape(i);
         problem p;
