@@ -25,6 +25,7 @@ typedef struct gemm_state {
     int fused;                     /* taps never overlap: GEMM tiles go straight into y */
     int needs_fill;                /* fused, and some outputs receive no tap: bias fill first */
     int y_is_col;                  /* fused, and col's layout is y's (see col_is_y_layout) */
+    int scatter_adds;              /* fused, filled, one kernel column: runs go through col2im */
     size_t m_tile, n_tile;         /* GEMM tile of one parallel task (see choose_gemm_tiles) */
     size_t c2i_channels, c2i_rows; /* col2im tile: output channels x output rows */
     tconv_col2im_plan c2i;
@@ -155,6 +156,10 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     st->fused = own_gemm && taps_never_overlap(&g->s);
     st->needs_fill = st->fused && !every_output_has_a_tap(g);
     st->y_is_col = st->fused && col_is_y_layout(g);
+    /* One kernel column: the outputs between a run's elements receive no tap, so the col2im
+     * micro-kernel may rewrite them unchanged (AVX2/SSE4.1 add -0.0 there) with no other task
+     * writing them; y holds the bias (needs_fill), and y += a is the scatter's a + bias. */
+    st->scatter_adds = st->needs_fill && g->s.kernel_w == 1;
     if (own_gemm && !st->fused) st->band_in_rows = band_input_rows(g, st, plan->k.gemm.nr);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
      * lives in the slot's MR x NR scratch and col is not needed at all. */
@@ -277,6 +282,22 @@ static void store_strided(float *restrict y, const float *restrict a, size_t n, 
         for (size_t j = 0; j < n; j++) y[j * stride] = a[j] + bias;
 }
 
+/* Scatter-adds of at least this many elements go to the col2im micro-kernel (scatter_adds):
+ * below it the call and its vector setup cost more than the plain loop saves. */
+#define SCATTER_ADD_MIN 8
+
+/* One run of a row: y = a + bias, or for scatter_adds y += a on the filled bias (the same add,
+ * so the same bits) in the ISA's vectors instead of this file's scalar strided stores. That
+ * loop was a third of a 1x1 stride-2 32 -> 32 channel layer's time on 16x16 (perf, avx512);
+ * measured: see gemm_prepare. */
+static inline void scatter_run(const tconv_plan *plan, const gemm_state *st, float *dst,
+                               const float *src, size_t n, size_t stride, float bias) {
+    if (st->scatter_adds && n >= SCATTER_ADD_MIN)
+        plan->k.col2im.fn(n, src, dst, stride);
+    else
+        store_strided(dst, src, n, stride, bias);
+}
+
 /* Fused col2im for shapes whose taps never overlap: rows [m0, m0 + rows) x columns [n0, n0 +
  * cols) of col, held in c (leading dimension ldc) while still in L1, go to their outputs as
  * bias + value, the bits col2im would produce (bias fill, then one add). Rows are (co, ky, kx) in
@@ -322,7 +343,7 @@ static inline __attribute__((always_inline)) void scatter_tile(const gemm_work *
                 if (pair)
                     store_pairs(dst, src, src + ldc, hi - lo, bias);
                 else
-                    store_strided(dst, src, hi - lo, sw, bias);
+                    scatter_run(plan, st, dst, src, hi - lo, sw, bias);
             }
             done += len;
         }
