@@ -18,15 +18,13 @@ typedef struct gemm_state {
     float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block */
     float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
-    size_t kc, mc, nc;             /* cache blocking (gemm_blocking) */
-    size_t l2_bytes;               /* detected (or fallback) L2 size */
-    size_t band_in_rows;           /* input rows per band of banded_gemm_col2im; 0: no bands */
-    size_t b_panel_elems;          /* one slot's b_packed, then its MR x NR tile (fused) */
-    int fused;                     /* taps never overlap: GEMM tiles go straight into y */
-    int needs_fill;                /* fused, and some outputs receive no tap: bias fill first */
-    int y_is_col;                  /* fused, and col's layout is y's (see col_is_y_layout) */
-    int scatter_adds;              /* fused, filled, one kernel column: runs go through col2im */
-    size_t m_tile, n_tile;         /* GEMM tile of one parallel task (see choose_gemm_tiles) */
+    size_t kc, mc, nc;     /* cache blocking (gemm_blocking) */
+    size_t l2_bytes;       /* detected (or fallback) L2 size */
+    size_t band_in_rows;   /* input rows per band of banded_gemm_col2im; 0: no bands */
+    size_t b_panel_elems;  /* one slot's b_packed, then its MR x NR tile (fused) */
+    int fused;             /* every output gets exactly one tap: GEMM tiles go straight into y */
+    int y_is_col;          /* fused, and col's layout is y's (see col_is_y_layout) */
+    size_t m_tile, n_tile; /* GEMM tile of one parallel task (see choose_gemm_tiles) */
     size_t c2i_channels, c2i_rows; /* col2im tile: output channels x output rows */
     tconv_col2im_plan c2i;
 } gemm_state;
@@ -77,7 +75,8 @@ static void choose_col2im_tiles(const tconv_geometry *g, size_t pieces, gemm_sta
  * 119.5 -> 123.2 GFLOP/s, U-Net 128->64 107 -> 108-122 (noisy), i16 k1 s8 c1 164 -> 270
  * MFLOP/s, c32 5.04 -> 6.19 GFLOP/s. Callgrind (avx2) counts 1.4-4% more instructions on the
  * k == s layers (scalar-indexed runs of at most NR columns against col2im's long vector rows),
- * but y is written once and col (Mask R-CNN: 800 KiB) never leaves L1. */
+ * but y is written once and col (Mask R-CNN: 800 KiB) never leaves L1. (The k1 s8 figures
+ * were for k < s, fused then; no longer: see gemm_prepare.) */
 /* Blocking from the L2 size (tconv_get_cpu_info). On the Sapphire Rapids-class Xeon the 12x32
  * AVX-512 kernel runs at peak with its kc x NR sliver of B in L2 rather than L1 (synthetic loop:
  * 176 GFLOP/s at kc 512 with B from L2), while every extra K pass reloads and re-stores the whole
@@ -153,13 +152,16 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
         (rc = tconv_size_mul(g, col_what, &col_elems, st->m, g->in_plane)) ||
         (rc = tconv_col2im_prepare(plan, &st->c2i)))
         return rc;
-    st->fused = own_gemm && taps_never_overlap(&g->s);
-    st->needs_fill = st->fused && !every_output_has_a_tap(g);
+    /* Fused only when every output gets a tap (k == s without padding: U-Net, Mask R-CNN, and
+     * 1x1 stride 1). With outputs no tap reaches (k < s, padding, output padding) the fused run
+     * needed a bias fill of y before the GEMM and then wrote y in short scalar strided runs,
+     * where the unfused GEMM + col2im fills and adds each plane in the ISA's vectors: measured
+     * (bench medians, avx512, t1, both paths in one build, interleaved) i16 k1 s2 c32 13.7 ->
+     * 10.4 us, k1 s3 c32 17.4 -> 14.5, k2 s3 c32 50-55 -> 37-49, k3 s4 c32 111-160 -> 96,
+     * k1 s2 c1 0.42-0.50 -> 0.31; k1 s8 c32 80-93 vs 79-97, Mask R-CNN's layer with padding 1
+     * and U-Net 128->64's with output padding 1 level within noise. */
+    st->fused = own_gemm && taps_never_overlap(&g->s) && every_output_has_a_tap(g);
     st->y_is_col = st->fused && col_is_y_layout(g);
-    /* One kernel column: the outputs between a run's elements receive no tap, so the col2im
-     * micro-kernel may rewrite them unchanged (AVX2/SSE4.1 add -0.0 there) with no other task
-     * writing them; y holds the bias (needs_fill), and y += a is the scatter's a + bias. */
-    st->scatter_adds = st->needs_fill && g->s.kernel_w == 1;
     if (own_gemm && !st->fused) st->band_in_rows = band_input_rows(g, st, plan->k.gemm.nr);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
      * lives in the slot's MR x NR scratch and col is not needed at all. */
@@ -282,22 +284,6 @@ static void store_strided(float *restrict y, const float *restrict a, size_t n, 
         for (size_t j = 0; j < n; j++) y[j * stride] = a[j] + bias;
 }
 
-/* Scatter-adds of at least this many elements go to the col2im micro-kernel (scatter_adds):
- * below it the call and its vector setup cost more than the plain loop saves. */
-#define SCATTER_ADD_MIN 8
-
-/* One run of a row: y = a + bias, or for scatter_adds y += a on the filled bias (the same add,
- * so the same bits) in the ISA's vectors instead of this file's scalar strided stores. That
- * loop was a third of a 1x1 stride-2 32 -> 32 channel layer's time on 16x16 (perf, avx512);
- * measured: see gemm_prepare. */
-static inline void scatter_run(const tconv_plan *plan, const gemm_state *st, float *dst,
-                               const float *src, size_t n, size_t stride, float bias) {
-    if (st->scatter_adds && n >= SCATTER_ADD_MIN)
-        plan->k.col2im.fn(n, src, dst, stride);
-    else
-        store_strided(dst, src, n, stride, bias);
-}
-
 /* Fused col2im for shapes whose taps never overlap: rows [m0, m0 + rows) x columns [n0, n0 +
  * cols) of col, held in c (leading dimension ldc) while still in L1, go to their outputs as
  * bias + value, the bits col2im would produce (bias fill, then one add). Rows are (co, ky, kx) in
@@ -343,7 +329,7 @@ static inline __attribute__((always_inline)) void scatter_tile(const gemm_work *
                 if (pair)
                     store_pairs(dst, src, src + ldc, hi - lo, bias);
                 else
-                    scatter_run(plan, st, dst, src, hi - lo, sw, bias);
+                    store_strided(dst, src, hi - lo, sw, bias);
             }
             done += len;
         }
@@ -508,18 +494,6 @@ static void col2im_tile(void *context, size_t c0, size_t r0, size_t nc, size_t n
                       r0, r0 + nr);
 }
 
-/* Bias of output channels [c0, c0 + nc), rows [r0, r0 + nr): the outputs no tap reaches keep
- * it (fused shapes with k < s, padding or output padding); the fused GEMM overwrites the rest. */
-static void bias_fill_tile(void *context, size_t c0, size_t r0, size_t nc, size_t nr) {
-    const gemm_work *work = context;
-    const tconv_geometry *g = &work->plan->g;
-    for (size_t co = c0; co < c0 + nc; co++) {
-        float bias = work->bias_group ? work->bias_group[co] : 0.0f;
-        float *y = work->y_group + co * g->out_plane + r0 * g->out_ws;
-        for (size_t i = 0; i < nr * g->out_ws; i++) y[i] = bias;
-    }
-}
-
 /* col2im of one slice, split by output channel (and row): each output is its bias plus the taps
  * in the same (ky, kx) order whatever the split. */
 static void parallel_col2im(const tconv_plan *plan, const gemm_state *st, gemm_work *work) {
@@ -573,9 +547,6 @@ static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
                               y + slot * g->cout_g * g->out_plane,
                               0,
                               0};
-            if (st->needs_fill)
-                tconv_parallel_2d(&plan->par, bias_fill_tile, &work, g->cout_g, g->out_hs,
-                                  st->c2i_channels, st->c2i_rows);
             if (st->band_in_rows) {
                 banded_gemm_col2im(plan, st, &work);
                 continue;
