@@ -15,7 +15,7 @@ typedef struct gemm_state {
     float *a_packed; /* per group: W^T in [k block][MR panel][kc][MR] order */
     float
         *b_packed; /* run-time scratch per thread slot: a KC x NC panel of X, [NR panel][kc][NR] */
-    float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block */
+    float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block, or y_is_col */
     float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
     size_t kc, mc, nc;     /* cache blocking (gemm_blocking) */
@@ -115,7 +115,8 @@ static size_t band_input_rows(const tconv_geometry *g, const gemm_state *st, siz
 }
 
 /* A 1x1 kernel, stride 1, no padding and output as large as the input: col row co is output
- * channel co's plane, element for element, so the GEMM can write y itself (see y_direct_tile). */
+ * channel co's plane, element for element, so the GEMM can write y itself (see fused_micro_tile).
+ */
 static int col_is_y_layout(const tconv_geometry *g) {
     const tconv_shape *s = &g->s;
     return g->taps == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0 &&
@@ -164,7 +165,8 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
     st->y_is_col = st->fused && col_is_y_layout(g);
     if (own_gemm && !st->fused) st->band_in_rows = band_input_rows(g, st, plan->k.gemm.nr);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
-     * lives in the slot's MR x NR scratch and col is not needed at all. */
+     * lives in the slot's MR x NR scratch and col is not needed at all; y_is_col: every KC pass
+     * writes y itself. */
     if (!st->fused || (st->k > st->kc && !st->y_is_col)) {
         rc = tconv_plan_alloc(plan, col_what, col_elems, sizeof(float), (void **)&st->col);
         if (rc != TCONV_OK) return rc;
@@ -397,8 +399,9 @@ static void add_bias_rows(float *y, size_t n, size_t m0, size_t rows, size_t col
  * is laid out as col (y_is_col: col is y, every KC pass wrote there), the micro-kernel writes
  * y and only the bias is left: no tile round trip, no scatter. The scatter's per-run work (two
  * 16-float runs per row of a 16-wide input, in 16-byte moves) cost more than the micro-kernel
- * on a 32 -> 32 channel 1x1 layer on 16x16 (perf: 55% vs 45% of the call). Measured: see
- * gemm_prepare. */
+ * on a 32 -> 32 channel 1x1 layer on 16x16 (perf: 55% vs 45% of the call). Measured (bench
+ * medians of 5, avx512, t1, interleaved with bf7d242): i16 k1 s1 c32 8.8 -> 5.4 us (4.8 with the
+ * AVX-512 8-row tiles), c1 0.36 -> 0.16 us. */
 static inline __attribute__((always_inline)) void
 fused_micro_tile(const gemm_work *work, const gemm_state *st, float *col, size_t rows, size_t cols,
                  size_t kc, const float *a, const float *b, size_t ldb, size_t pc, size_t ir,
@@ -414,6 +417,22 @@ fused_micro_tile(const gemm_work *work, const gemm_state *st, float *col, size_t
     size_t ldc = pc == 0 ? uk->nr : n;
     uk->fn(rows, cols, kc, a, b, ldb, c, ldc, pc > 0);
     scatter_tile(work, c, ldc, ir, rows, j, cols);
+}
+
+/* The MR tiles [m0, m1) of one NR-column sliver of the last KC block, fused. Out of line, one
+ * call per sliver: inlined into sliver_gemm and blocked_gemm, the scatter's registers made
+ * their plain (unfused) loops spill, +1.2-1.6% instructions on gate_depthwise and
+ * gate_upsample_1ch (callgrind, scalar/sse41/avx2) once the y_is_col and unclipped paths came
+ * in. The micro-tiles inside still inline fused_micro_tile (see scatter_tile). */
+static __attribute__((noinline)) void fused_sliver(const gemm_work *work, const gemm_state *st,
+                                                   float *col, size_t m0, size_t m1, size_t cols,
+                                                   size_t kc, const float *a_block, const float *b,
+                                                   size_t ldb, size_t pc, size_t j, float *tile) {
+    size_t mr = work->plan->k.gemm.mr;
+    for (size_t ir = m0; ir < m1; ir += mr) {
+        size_t rows = m1 - ir < mr ? m1 - ir : mr;
+        fused_micro_tile(work, st, col, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j, tile);
+    }
 }
 
 /* sliver_gemm's limit in MR tiles per sliver: up to it the in-place B beat packing (4 and 7
@@ -448,13 +467,13 @@ static void sliver_gemm(const gemm_work *work, const gemm_state *st, float *col,
                 pack_b(work->x_group, n, pc, kc, j, cols, nr, sliver);
                 b = sliver, ldb = nr;
             }
+            if (fuse) {
+                fused_sliver(work, st, col, m0, m1, cols, kc, a_block, b, ldb, pc, j, tile);
+                continue;
+            }
             for (size_t ir = m0; ir < m1; ir += mr) {
                 size_t rows = m1 - ir < mr ? m1 - ir : mr;
-                if (fuse)
-                    fused_micro_tile(work, st, col, rows, cols, kc, a_block + ir * kc, b, ldb, pc,
-                                     ir, j, tile);
-                else
-                    uk->fn(rows, cols, kc, a_block + ir * kc, b, ldb, col + ir * n + j, n, pc > 0);
+                uk->fn(rows, cols, kc, a_block + ir * kc, b, ldb, col + ir * n + j, n, pc > 0);
             }
         }
     }
@@ -498,13 +517,13 @@ static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const 
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     size_t cols = nc - jr < nr ? nc - jr : nr;
                     const float *b_panel = b_packed + (jr / nr) * kc * nr;
+                    if (fuse) {
+                        fused_sliver(work, st, col, ic, m_end, cols, kc, a_block, b_panel, nr, pc,
+                                     jc + jr, tile);
+                        continue;
+                    }
                     for (size_t ir = ic; ir < m_end; ir += mr) {
                         size_t rows = m_end - ir < mr ? m_end - ir : mr;
-                        if (fuse) {
-                            fused_micro_tile(work, st, col, rows, cols, kc, a_block + ir * kc,
-                                             b_panel, nr, pc, ir, jc + jr, tile);
-                            continue;
-                        }
                         uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, nr,
                                col + ir * n + jc + jr, n, pc > 0);
                     }
