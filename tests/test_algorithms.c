@@ -350,13 +350,14 @@ static void test_sweep_g_long_rows(void **state) {
                 tconv_shape shape = make_shape(1, 2, 3, 1, h, w);
                 run_shape(&sw, &shape, alternate_bias(&sw));
             }
-    /* ... and 2100 channels with taps that never overlap (k <= s), where gemm writes y from
-     * each GEMM tile: K spans several KC blocks (partial sums in col) on every CPU, since
-     * gemm_blocking caps a pass at 2048 rows of K (1024 no longer splits with a 2 MiB L2), with
-     * and without padding,
-     * output padding and k < s (outputs no tap reaches keep the bias). */
-    static const axis deep[] = {
-        {4, 3, 1, 1, 0, 1}, {3, 4, 2, 1, 0, 1}, {5, 2, 2, 0, 0, 1}, {5, 2, 3, 1, 2, 1}};
+    /* ... and 2100 channels with taps that never overlap (k <= s): K spans several KC blocks
+     * (partial sums in col) on every CPU, since gemm_blocking caps a pass at 2048 rows of K (1024
+     * no longer splits with a 2 MiB L2). k == s without padding, where gemm writes y from each
+     * GEMM tile; 1x1 stride 1, where the partial sums of every pass go to y itself; padding,
+     * output padding and k < s (outputs no tap reaches keep the bias), which gemm runs as GEMM
+     * + col2im. */
+    static const axis deep[] = {{4, 3, 1, 1, 0, 1}, {3, 4, 2, 1, 0, 1}, {5, 2, 2, 0, 0, 1},
+                                {5, 2, 3, 1, 2, 1}, {4, 1, 1, 0, 0, 1}, {9, 1, 2, 0, 1, 1}};
     for (size_t n = 0; n < sizeof deep / sizeof deep[0]; n++) {
         tconv_shape shape = square_shape(1, 2100, 3, 1, deep[n]);
         run_shape(&sw, &shape, 1);
@@ -383,6 +384,26 @@ static void test_sweep_g_long_rows(void **state) {
     for (size_t n = 0; n < sizeof few_h / sizeof few_h[0]; n++) {
         tconv_shape shape = make_shape(1, few_rows[n][0], few_rows[n][1], 1, few_h[n], few_w[n]);
         run_shape(&sw, &shape, n != 2);
+    }
+    /* ... and one-column kernels that never overlap: 1x1 stride 1 unpadded, where gemm's
+     * micro-kernel writes y itself (M 30: a 6-row edge tile, the AVX-512 8-row path; without
+     * bias too), and strides 2 and 3 with output padding (a 2-row kernel on the last), outputs
+     * no tap reaches between rows of 9 to 20 columns. */
+    static const int64_t one_col_ch[][2] = {{40, 30}, {40, 30}, {24, 20}, {9, 7}, {5, 13}};
+    static const axis one_col_h[] = {{9, 1, 1, 0, 0, 1},
+                                     {9, 1, 1, 0, 0, 1},
+                                     {7, 1, 2, 0, 1, 1},
+                                     {5, 1, 3, 0, 2, 1},
+                                     {6, 2, 3, 0, 1, 1}};
+    static const axis one_col_w[] = {{13, 1, 1, 0, 0, 1},
+                                     {13, 1, 1, 0, 0, 1},
+                                     {20, 1, 2, 0, 1, 1},
+                                     {11, 1, 3, 0, 0, 1},
+                                     {17, 1, 2, 0, 0, 1}};
+    for (size_t n = 0; n < sizeof one_col_h / sizeof one_col_h[0]; n++) {
+        tconv_shape shape =
+            make_shape(1, one_col_ch[n][0], one_col_ch[n][1], 1, one_col_h[n], one_col_w[n]);
+        run_shape(&sw, &shape, n != 1);
     }
     finish(&sw);
 }

@@ -121,10 +121,14 @@ static tconv_shape matrix_shape(size_t i) {
     /* gemm's fused col2im (taps never overlap): K over two KC blocks (a pass takes at most 2048
      * rows of K), so the last block finishes col's partial sums before the scatter; rows of 9
      * cross the NR-wide tiles. */
+    /* gemm: 1x1 stride 1 unpadded (the micro-kernel writes y; M 30: 12 + 12 + 6 rows), and 1x1
+     * stride 2 with output padding (outputs no tap reaches: GEMM + col2im). */
+    case 16: return shape(1, 40, 30, 1, 9, 13, 1, 1, 0, 0, 1);
+    case 17: return shape(1, 24, 20, 1, 7, 20, 1, 2, 0, 1, 1);
     default: return shape(1, 2100, 20, 1, 9, 9, 2, 2, 0, 0, 1);
     }
 }
-#define N_SHAPES 16
+#define N_SHAPES 18
 
 static const tconv_algo all_algos[] = {
     TCONV_ALGO_REFERENCE, TCONV_ALGO_ZERO_INSERT, TCONV_ALGO_DIRECT, TCONV_ALGO_GEMM,

@@ -15,16 +15,16 @@ typedef struct gemm_state {
     float *a_packed; /* per group: W^T in [k block][MR panel][kc][MR] order */
     float
         *b_packed; /* run-time scratch per thread slot: a KC x NC panel of X, [NR panel][kc][NR] */
-    float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block */
+    float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block, or y_is_col */
     float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
-    size_t kc, mc, nc;             /* cache blocking (gemm_blocking) */
-    size_t l2_bytes;               /* detected (or fallback) L2 size */
-    size_t band_in_rows;           /* input rows per band of banded_gemm_col2im; 0: no bands */
-    size_t b_panel_elems;          /* one slot's b_packed, then its MR x NR tile (fused) */
-    int fused;                     /* taps never overlap: GEMM tiles go straight into y */
-    int needs_fill;                /* fused, and some outputs receive no tap: bias fill first */
-    size_t m_tile, n_tile;         /* GEMM tile of one parallel task (see choose_gemm_tiles) */
+    size_t kc, mc, nc;     /* cache blocking (gemm_blocking) */
+    size_t l2_bytes;       /* detected (or fallback) L2 size */
+    size_t band_in_rows;   /* input rows per band of banded_gemm_col2im; 0: no bands */
+    size_t b_panel_elems;  /* one slot's b_packed, then its MR x NR tile (fused) */
+    int fused;             /* every output gets exactly one tap: GEMM tiles go straight into y */
+    int y_is_col;          /* fused, and col's layout is y's (see col_is_y_layout) */
+    size_t m_tile, n_tile; /* GEMM tile of one parallel task (see choose_gemm_tiles) */
     size_t c2i_channels, c2i_rows; /* col2im tile: output channels x output rows */
     tconv_col2im_plan c2i;
 } gemm_state;
@@ -75,7 +75,8 @@ static void choose_col2im_tiles(const tconv_geometry *g, size_t pieces, gemm_sta
  * 119.5 -> 123.2 GFLOP/s, U-Net 128->64 107 -> 108-122 (noisy), i16 k1 s8 c1 164 -> 270
  * MFLOP/s, c32 5.04 -> 6.19 GFLOP/s. Callgrind (avx2) counts 1.4-4% more instructions on the
  * k == s layers (scalar-indexed runs of at most NR columns against col2im's long vector rows),
- * but y is written once and col (Mask R-CNN: 800 KiB) never leaves L1. */
+ * but y is written once and col (Mask R-CNN: 800 KiB) never leaves L1. (The k1 s8 figures
+ * were for k < s, fused then; no longer: see gemm_prepare.) */
 /* Blocking from the L2 size (tconv_get_cpu_info). On the Sapphire Rapids-class Xeon the 12x32
  * AVX-512 kernel runs at peak with its kc x NR sliver of B in L2 rather than L1 (synthetic loop:
  * 176 GFLOP/s at kc 512 with B from L2), while every extra K pass reloads and re-stores the whole
@@ -113,6 +114,15 @@ static size_t band_input_rows(const tconv_geometry *g, const gemm_state *st, siz
     return rows < 1 ? 1 : rows;
 }
 
+/* A 1x1 kernel, stride 1, no padding and output as large as the input: col row co is output
+ * channel co's plane, element for element, so the GEMM can write y itself (see fused_micro_tile).
+ */
+static int col_is_y_layout(const tconv_geometry *g) {
+    const tconv_shape *s = &g->s;
+    return g->taps == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 && s->pad_w == 0 &&
+           g->out_hs == g->in_h && g->out_ws == g->in_w;
+}
+
 static int taps_never_overlap(const tconv_shape *s) {
     return s->dilation_h * (s->kernel_h - 1) < s->stride_h &&
            s->dilation_w * (s->kernel_w - 1) < s->stride_w;
@@ -142,12 +152,21 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
                              g->cout_g, g->taps)) ||
         (rc = tconv_size_mul(g, col_what, &col_elems, st->m, g->in_plane)))
         return rc;
-    st->fused = own_gemm && taps_never_overlap(&g->s);
-    st->needs_fill = st->fused && !every_output_has_a_tap(g);
+    /* Fused only when every output gets a tap (k == s without padding: U-Net, Mask R-CNN, and
+     * 1x1 stride 1). With outputs no tap reaches (k < s, padding, output padding) the fused run
+     * needed a bias fill of y before the GEMM and then wrote y in short scalar strided runs,
+     * where the unfused GEMM + col2im fills and adds each plane in the ISA's vectors: measured
+     * (bench medians, avx512, t1, both paths in one build, interleaved) i16 k1 s2 c32 13.7 ->
+     * 10.4 us, k1 s3 c32 17.4 -> 14.5, k2 s3 c32 50-55 -> 37-49, k3 s4 c32 111-160 -> 96,
+     * k1 s2 c1 0.42-0.50 -> 0.31; k1 s8 c32 80-93 vs 79-97, Mask R-CNN's layer with padding 1
+     * and U-Net 128->64's with output padding 1 level within noise. */
+    st->fused = own_gemm && taps_never_overlap(&g->s) && every_output_has_a_tap(g);
+    st->y_is_col = st->fused && col_is_y_layout(g);
     if (own_gemm && !st->fused) st->band_in_rows = band_input_rows(g, st, plan->k.gemm.nr);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
-     * lives in the slot's MR x NR scratch and col is not needed at all. */
-    if (!st->fused || st->k > st->kc) {
+     * lives in the slot's MR x NR scratch and col is not needed at all; y_is_col: every KC pass
+     * writes y itself. */
+    if (!st->fused || (st->k > st->kc && !st->y_is_col)) {
         rc = tconv_plan_alloc(plan, col_what, col_elems, sizeof(float), (void **)&st->col);
         if (rc != TCONV_OK) return rc;
     }
@@ -269,6 +288,42 @@ static void store_strided(float *restrict y, const float *restrict a, size_t n, 
         for (size_t j = 0; j < n; j++) y[j * stride] = a[j] + bias;
 }
 
+/* scatter_tile without padding: fused shapes then map every (input, tap) pair to an output
+ * (o = i*s + t*d <= (in - 1)*s + (k - 1)*d < out), so no run is clipped and each row's runs
+ * are consecutive input rows of one output row pointer. The same stores as the clipped walk.
+ * Measured (bench medians of 5, avx512, t1, interleaved with bf7d242, which lacks this and the
+ * y_is_col path): Mask R-CNN 833 -> 760 us, U-Net 128->64 2.29 -> 2.18 ms, i16 k2 s2 c1 0.62 ->
+ * 0.46 us, k4 s4 c32 186 -> 153 us, k2 s2 c32 26.7 -> 25.7 (medians of 9, noisy). */
+static inline __attribute__((always_inline)) void
+scatter_unclipped(const gemm_work *work, const float *c, size_t ldc, size_t rows, size_t cols,
+                  int pairs, size_t iy0, size_t ix00, size_t co, size_t ky, size_t kx) {
+    const tconv_geometry *g = &work->plan->g;
+    const tconv_shape *s = &g->s;
+    size_t kw = (size_t)s->kernel_w, sw = (size_t)s->stride_w, in_w = g->in_w;
+    size_t row_step = (size_t)s->stride_h * g->out_ws;
+    for (size_t i = 0; i < rows; i++, c += ldc) {
+        int pair = pairs && kx == 0 && i + 1 < rows; /* as in scatter_tile */
+        float bias = work->bias_group ? work->bias_group[co] : 0.0f;
+        float *row = work->y_group + co * g->out_plane +
+                     (iy0 * (size_t)s->stride_h + ky * (size_t)s->dilation_h) * g->out_ws +
+                     kx * (size_t)s->dilation_w;
+        size_t ix0 = ix00;
+        for (size_t done = 0; done < cols; row += row_step, ix0 = 0) {
+            size_t len = in_w - ix0 < cols - done ? in_w - ix0 : cols - done;
+            if (pair)
+                store_pairs(row + ix0 * sw, c + done, c + done + ldc, len, bias);
+            else
+                store_strided(row + ix0 * sw, c + done, len, sw, bias);
+            done += len;
+        }
+        if (pair) i++, c += ldc, kx++;
+        if (++kx == kw) {
+            kx = 0;
+            if (++ky == (size_t)s->kernel_h) ky = 0, co++;
+        }
+    }
+}
+
 /* Fused col2im for shapes whose taps never overlap: rows [m0, m0 + rows) x columns [n0, n0 +
  * cols) of col, held in c (leading dimension ldc) while still in L1, go to their outputs as
  * bias + value, the bits col2im would produce (bias fill, then one add). Rows are (co, ky, kx) in
@@ -295,6 +350,10 @@ static inline __attribute__((always_inline)) void scatter_tile(const gemm_work *
                 ix_end[0] == ix_end[1];
     size_t iy0 = n0 / in_w, ix00 = n0 % in_w;
     size_t co = m0 / g->taps, t = m0 % g->taps, ky = t / kw, kx = t % kw;
+    if (s->pad_h == 0 && s->pad_w == 0) {
+        scatter_unclipped(work, c, ldc, rows, cols, pairs, iy0, ix00, co, ky, kx);
+        return;
+    }
     for (size_t i = 0; i < rows; i++, c += ldc) {
         /* pairs: rows i (kx 0) and i + 1 (kx 1) of one (co, ky) go out together. */
         int pair = pairs && kx == 0 && i + 1 < rows;
@@ -326,18 +385,56 @@ static inline __attribute__((always_inline)) void scatter_tile(const gemm_work *
     }
 }
 
+/* y_is_col: rows [m0, m0 + rows) x columns [n0, n0 + cols) of y (leading dimension n), which
+ * hold the finished sums, get their channel's bias: the same one add as the scatter's a + bias
+ * (a bias of 0 without one, as there), so the same bits. */
+static void add_bias_rows(float *y, size_t n, size_t m0, size_t rows, size_t cols,
+                          const float *bias_group) {
+    for (size_t i = 0; i < rows; i++, y += n) {
+        float bias = bias_group ? bias_group[m0 + i] : 0.0f;
+        for (size_t j = 0; j < cols; j++) y[j] += bias;
+    }
+}
+
 /* One MR x NR micro-tile of the last KC block, fused: the micro-kernel writes the slot's tile
- * (K in one block) or finishes the partial sums in col, and the tile goes to y at once. */
+ * (K in one block) or finishes the partial sums in col, and the tile goes to y at once. When y
+ * is laid out as col (y_is_col: col is y, every KC pass wrote there), the micro-kernel writes
+ * y and only the bias is left: no tile round trip, no scatter. The scatter's per-run work (two
+ * 16-float runs per row of a 16-wide input, in 16-byte moves) cost more than the micro-kernel
+ * on a 32 -> 32 channel 1x1 layer on 16x16 (perf: 55% vs 45% of the call). Measured (bench
+ * medians of 5, avx512, t1, interleaved with bf7d242): i16 k1 s1 c32 8.8 -> 5.4 us (4.8 with the
+ * AVX-512 8-row tiles), c1 0.36 -> 0.16 us. */
 static inline __attribute__((always_inline)) void
-fused_micro_tile(const gemm_work *work, const gemm_state *st, size_t rows, size_t cols, size_t kc,
-                 const float *a, const float *b, size_t ldb, size_t pc, size_t ir, size_t j,
-                 float *tile) {
+fused_micro_tile(const gemm_work *work, const gemm_state *st, float *col, size_t rows, size_t cols,
+                 size_t kc, const float *a, const float *b, size_t ldb, size_t pc, size_t ir,
+                 size_t j, float *tile) {
     const tconv_gemm_variant *uk = &work->plan->k.gemm;
     size_t n = work->plan->g.in_plane;
-    float *c = pc == 0 ? tile : st->col + ir * n + j;
+    if (st->y_is_col) {
+        uk->fn(rows, cols, kc, a, b, ldb, col + ir * n + j, n, pc > 0);
+        add_bias_rows(col + ir * n + j, n, ir, rows, cols, work->bias_group);
+        return;
+    }
+    float *c = pc == 0 ? tile : col + ir * n + j;
     size_t ldc = pc == 0 ? uk->nr : n;
     uk->fn(rows, cols, kc, a, b, ldb, c, ldc, pc > 0);
     scatter_tile(work, c, ldc, ir, rows, j, cols);
+}
+
+/* The MR tiles [m0, m1) of one NR-column sliver of the last KC block, fused. Out of line, one
+ * call per sliver: inlined into sliver_gemm and blocked_gemm, the scatter's registers made
+ * their plain (unfused) loops spill, +1.2-1.6% instructions on gate_depthwise and
+ * gate_upsample_1ch (callgrind, scalar/sse41/avx2) once the y_is_col and unclipped paths came
+ * in. The micro-tiles inside still inline fused_micro_tile (see scatter_tile). */
+static __attribute__((noinline)) void fused_sliver(const gemm_work *work, const gemm_state *st,
+                                                   float *col, size_t m0, size_t m1, size_t cols,
+                                                   size_t kc, const float *a_block, const float *b,
+                                                   size_t ldb, size_t pc, size_t j, float *tile) {
+    size_t mr = work->plan->k.gemm.mr;
+    for (size_t ir = m0; ir < m1; ir += mr) {
+        size_t rows = m1 - ir < mr ? m1 - ir : mr;
+        fused_micro_tile(work, st, col, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j, tile);
+    }
 }
 
 /* sliver_gemm's limit in MR tiles per sliver: up to it the in-place B beat packing (4 and 7
@@ -372,13 +469,13 @@ static void sliver_gemm(const gemm_work *work, const gemm_state *st, float *col,
                 pack_b(work->x_group, n, pc, kc, j, cols, nr, sliver);
                 b = sliver, ldb = nr;
             }
+            if (fuse) {
+                fused_sliver(work, st, col, m0, m1, cols, kc, a_block, b, ldb, pc, j, tile);
+                continue;
+            }
             for (size_t ir = m0; ir < m1; ir += mr) {
                 size_t rows = m1 - ir < mr ? m1 - ir : mr;
-                if (fuse)
-                    fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j,
-                                     tile);
-                else
-                    uk->fn(rows, cols, kc, a_block + ir * kc, b, ldb, col + ir * n + j, n, pc > 0);
+                uk->fn(rows, cols, kc, a_block + ir * kc, b, ldb, col + ir * n + j, n, pc > 0);
             }
         }
     }
@@ -422,13 +519,13 @@ static __attribute__((noinline)) void blocked_gemm(const gemm_work *work, const 
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     size_t cols = nc - jr < nr ? nc - jr : nr;
                     const float *b_panel = b_packed + (jr / nr) * kc * nr;
+                    if (fuse) {
+                        fused_sliver(work, st, col, ic, m_end, cols, kc, a_block, b_panel, nr, pc,
+                                     jc + jr, tile);
+                        continue;
+                    }
                     for (size_t ir = ic; ir < m_end; ir += mr) {
                         size_t rows = m_end - ir < mr ? m_end - ir : mr;
-                        if (fuse) {
-                            fused_micro_tile(work, st, rows, cols, kc, a_block + ir * kc, b_panel,
-                                             nr, pc, ir, jc + jr, tile);
-                            continue;
-                        }
                         uk->fn(rows, cols, kc, a_block + ir * kc, b_panel, nr,
                                col + ir * n + jc + jr, n, pc > 0);
                     }
@@ -444,7 +541,7 @@ static void gemm_tile(void *context, size_t m0, size_t n0, size_t nm, size_t nn)
     const gemm_state *st = work->plan->state;
     size_t slot = tconv_parallel_claim(&work->plan->par);
     n0 += work->n_base;
-    blocked_gemm(work, st, st->col, m0, m0 + nm, n0, n0 + nn,
+    blocked_gemm(work, st, st->y_is_col ? work->y_group : st->col, m0, m0 + nm, n0, n0 + nn,
                  st->b_packed + slot * st->b_panel_elems);
     tconv_parallel_release(&work->plan->par, slot);
 }
@@ -456,18 +553,6 @@ static void col2im_tile(void *context, size_t c0, size_t r0, size_t nc, size_t n
     r0 += work->row_base;
     tconv_col2im_tile(work->plan, &st->c2i, st->col, work->bias_group, work->y_group, c0, c0 + nc,
                       r0, r0 + nr);
-}
-
-/* Bias of output channels [c0, c0 + nc), rows [r0, r0 + nr): the outputs no tap reaches keep
- * it (fused shapes with k < s, padding or output padding); the fused GEMM overwrites the rest. */
-static void bias_fill_tile(void *context, size_t c0, size_t r0, size_t nc, size_t nr) {
-    const gemm_work *work = context;
-    const tconv_geometry *g = &work->plan->g;
-    for (size_t co = c0; co < c0 + nc; co++) {
-        float bias = work->bias_group ? work->bias_group[co] : 0.0f;
-        float *y = work->y_group + co * g->out_plane + r0 * g->out_ws;
-        for (size_t i = 0; i < nr * g->out_ws; i++) y[i] = bias;
-    }
 }
 
 /* col2im of one slice, split by output channel (and row): each output is its bias plus the taps
@@ -523,9 +608,6 @@ static void gemm_run(const tconv_plan *plan, const float *x, float *y) {
                               y + slot * g->cout_g * g->out_plane,
                               0,
                               0};
-            if (st->needs_fill)
-                tconv_parallel_2d(&plan->par, bias_fill_tile, &work, g->cout_g, g->out_hs,
-                                  st->c2i_channels, st->c2i_rows);
             if (st->band_in_rows) {
                 banded_gemm_col2im(plan, st, &work);
                 continue;
