@@ -35,9 +35,11 @@ def row_seconds(b):
 
 def load(paths):
     """times[(isa, threads, shape)][algo] = [seconds...];
-    chose[mode][(isa, threads, shape)] = algo for mode auto (tune 0) and auto_tuned (tune 1)."""
+    chose[mode][(isa, threads, shape)] = algo for mode auto (tune 0) and auto_tuned (tune 1);
+    rowconv[(isa, threads, shape)]: the direct row ran the rowconv kernel (its label)."""
     times = defaultdict(lambda: defaultdict(list))
     chose = {}
+    rowconv = {}
     for path in paths:
         with open(path) as f:
             run = json.load(f)
@@ -49,13 +51,15 @@ def load(paths):
                 continue
             algo, isa, threads, shape = parts
             key = (isa, int(threads.lstrip("t")), shape)
+            if algo == "direct":
+                rowconv[key] = "rowconv" in b.get("label", "")
             if algo in ("auto", "auto_tuned"):
                 m = re.match(r"chose (\w+)", b.get("label", ""))
                 if m:
                     chose.setdefault(algo, {})[key] = m.group(1)
             if algo in OURS or algo in ("auto", "auto_tuned", "gemm_blas"):
                 times[key][algo].append(row_seconds(b))
-    return times, chose
+    return times, chose, rowconv
 
 
 # ---- the cost model of kernels/algos/auto.c, for checking it against a run ----
@@ -118,9 +122,10 @@ def up(v, m):
     return (v + m - 1) // m * m
 
 
-def model_features(s, isa):
+def model_features(s, isa, rowconv):
     """The log-linear model's features (kernels/algos/auto.c, model_features): a run of algorithm
-    a takes exp(sum(coef[a][i] * feature[i])) seconds."""
+    a takes exp(sum(coef[a][i] * feature[i])) seconds. rowconv: direct takes its rowconv path on
+    this shape (the direct row's kernel label; tconv_direct_takes_rowconv in C)."""
     f = features(s)
     mr = TILES[isa]["conv"]
     gm, gn = TILES[isa]["gemm"]
@@ -139,7 +144,7 @@ def model_features(s, isa):
     return [1.0, math.log(max(useful, 1)), math.log(max(nominal, 1)), math.log(y), math.log(x),
             math.log(f["cin_g"]), math.log(up(f["cout_g"], mr) / f["cout_g"]),
             math.log(taps_per_phase), 1.0 if f["gaps"] else 0.0, math.log(gemm_pad),
-            math.log(s["iw"])]
+            math.log(s["iw"]), 1.0 if rowconv else 0.0]
 
 
 RIDGE = 10.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
@@ -155,7 +160,7 @@ def model_terms(phi):
     return terms
 
 
-def fit(times, layers, isa, threads):
+def fit(times, rowconv, layers, isa, threads):
     """Ridge regression (weight RIDGE) of log(median time) on the model's terms, per algorithm
     (every row of every run given weighs the same)."""
     data = []
@@ -165,7 +170,8 @@ def fit(times, layers, isa, threads):
         med = {a: statistics.median(v) for a, v in per_algo.items() if a in OURS}
         s = shape_of(shape, layers)
         if len(med) == len(OURS) and s:
-            data.append((shape, model_terms(model_features(s, isa)), med))
+            flag = rowconv.get((isa, t, shape), False)
+            data.append((shape, model_terms(model_features(s, isa, flag)), med))
     return data, ridge(data) if data else {}
 
 
@@ -195,12 +201,12 @@ def main():
     ap.add_argument("--loo", action="store_true",
                     help="with --fit: also the leave-one-out hit rate (mode model_loo)")
     args = ap.parse_args()
-    times, chose = load(args.runs)
+    times, chose, rowconv = load(args.runs)
     if args.fit:
         layers = read_layers(args.layers)
         isas = sorted({k[0] for k in times}) if not args.isa else [args.isa]
         for isa in isas:
-            data, coef = fit(times, layers, isa, args.threads or 1)
+            data, coef = fit(times, rowconv, layers, isa, args.threads or 1)
             if not data:
                 continue
             print("%s: coefficients of log(seconds) over %d shapes" % (isa, len(data)))
