@@ -38,7 +38,8 @@ typedef struct direct_state {
      * output channel, and the weight floats of one (group, ky). */
     int rowconv;
     float *w_rowconv, *bias_rowconv;
-    size_t rc_slots, rc_ky_stride;
+    size_t rc_slots, rc_taps, rc_ky_stride; /* slots T*C, T taps per lane */
+    uint16_t *rc_masks;                     /* per slot: lanes with a real tap */
     /* Runs of consecutive output rows that no kernel row reaches (bias only), at most
      * FILL_RUN_FLOATS per channel: run i is rows [fill_runs[2i], + fill_runs[2i + 1]). */
     size_t *fill_runs, fill_run_count;
@@ -288,8 +289,7 @@ static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
 #if TCONV_HAVE_AVX512
     const tconv_shape *s = &plan->g.s;
     int64_t sw = s->stride_w;
-    int shape_fits =
-        s->dilation_w == 1 && s->kernel_w % sw == 0 && ((sw <= 16 && 16 % sw == 0) || sw % 16 == 0);
+    int shape_fits = s->dilation_w == 1 && (sw < 16 || sw % 16 == 0);
     /* stride 1 has one phase: nothing to gain, and 16 weight copies per tap. */
     int wanted = sw >= 8 || (sw >= 2 && plan->g.cout_g <= 3);
     return plan->k.isa == TCONV_ISA_avx512 && weights_finite && shape_fits && wanted;
@@ -315,6 +315,12 @@ static tconv_status plan_expanded_rows(tconv_plan *plan, direct_state *st, size_
     return TCONV_OK;
 }
 
+/* Kernel column of lane l in rowconv weight slot t*C + h (tconv_rowconv_job); kernel_w or more
+ * when the lane holds no tap. */
+static size_t rowconv_kx(size_t sw, size_t C, size_t slot, size_t l) {
+    return sw * (slot / C) + (16 * (slot % C) + l) % sw;
+}
+
 /* rowconv's weights, [group][ky][channel group of R][ci][slot = t*H + h][r < R][lane]: lane l of
  * slot (t, h) is kernel column stride_w*t + 16*h + l mod min(stride_w, 16). The first layout,
  * [ci][ky][slot][co][16], put a kernel row's channels kernel_h*slots*cout_g*64 bytes apart (86016
@@ -328,8 +334,9 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     size_t sw = (size_t)s->stride_w, kw = (size_t)s->kernel_w, kh = (size_t)s->kernel_h;
-    size_t H = sw >= 16 ? sw / 16 : 1, T = kw / sw, period = sw < 16 ? sw : 16, n;
-    st->rc_slots = T * H;
+    size_t low_bit = sw & (~sw + 1), C = sw / (low_bit < 16 ? low_bit : 16), n;
+    st->rc_taps = tconv_div_up(kw, sw);
+    st->rc_slots = st->rc_taps * C;
     tconv_status rc = tconv_size_mul(g, "rowconv weights", &st->rc_ky_stride, st->rc_slots * 16,
                                      g->cin_g * g->cout_g);
     if (rc == TCONV_OK)
@@ -339,7 +346,13 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "rowconv bias", g->groups * g->cout_g, sizeof(float),
                               (void **)&st->bias_rowconv);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "rowconv lane masks", st->rc_slots, sizeof(uint16_t),
+                              (void **)&st->rc_masks);
     if (rc != TCONV_OK) return rc;
+    for (size_t slot = 0; slot < st->rc_slots; slot++)
+        for (size_t l = 0; l < 16; l++)
+            if (rowconv_kx(sw, C, slot, l) < kw) st->rc_masks[slot] |= (uint16_t)(1u << l);
     float *out = st->w_rowconv;
     size_t cgroups = tconv_div_up(g->cout_g, TCONV_ROWCONV_MAX_ROWS), r_base = g->cout_g / cgroups,
            r_extra = g->cout_g % cgroups;
@@ -350,15 +363,16 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
                     for (size_t slot = 0; slot < st->rc_slots; slot++)
                         for (size_t co = r0; co < r0 + r_base + (cg < r_extra); co++)
                             for (size_t l = 0; l < 16; l++) {
-                                size_t kx = sw * (slot / H) + 16 * (slot % H) + l % period;
-                                *out++ = w[((ci * g->cout_g + co) * kh + ky) * kw + kx];
+                                size_t kx = rowconv_kx(sw, C, slot, l);
+                                *out++ =
+                                    kx < kw ? w[((ci * g->cout_g + co) * kh + ky) * kw + kx] : 0;
                             }
     for (size_t co = 0; bias && co < g->groups * g->cout_g; co++) st->bias_rowconv[co] = bias[co];
     size_t pad16 = (size_t)s->pad_w % 16, nv = (g->out_w + pad16 + 15) / 16;
     size_t q_last = (size_t)s->pad_w - pad16 + 16 * (nv - 1);
-    if (sw < 16) return plan_expanded_rows(plan, st, sw, T, q_last);
+    if (sw < 16) return plan_expanded_rows(plan, st, sw, st->rc_taps, q_last);
     st->row_expand = 1;
-    st->pad_left = T - 1;
+    st->pad_left = st->rc_taps - 1;
     st->pad_right = q_last / sw + 1 > g->in_w ? q_last / sw + 1 - g->in_w : 0;
     st->row_width = st->pad_left + g->in_w + st->pad_right;
     return TCONV_OK;
@@ -574,11 +588,11 @@ static void pack_input_rows(void *context, size_t iy0, size_t n) {
      * 1.4% more instructions (callgrind gate, avx2 gate_dilated). */
 #if TCONV_HAVE_AVX512
     if (st->row_expand > 1) {
-        for (size_t iy = iy0; iy < iy0 + n; iy++)
-            for (size_t c = 0; c < g->cin_g; c++)
-                tconv_f32_rowconv_expand__avx512(
-                    g->in_w, st->row_expand, work->x_group + c * g->in_plane + iy * g->in_w,
-                    st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left);
+        for (size_t c = 0; c < g->cin_g; c++)
+            tconv_f32_rowconv_expand__avx512(
+                n, g->in_w, st->row_expand, work->x_group + c * g->in_plane + iy0 * g->in_w,
+                g->in_w, st->x_rows + (iy0 * g->cin_g + c) * st->row_width + st->pad_left,
+                g->cin_g * st->row_width);
         return;
     }
 #endif
@@ -621,20 +635,10 @@ static void rowconv_rows(const direct_work *work, const tap_scratch *ts, size_t 
     const direct_state *st = plan->state;
     const float *bias = st->bias_rowconv + work->grp * g->cout_g;
     const float *wg = st->w_rowconv + work->grp * (size_t)g->s.kernel_h * st->rc_ky_stride;
-    tconv_rowconv_job job = {g->cout_g,
-                             g->cin_g,
-                             0,
-                             ts->x_taps,
-                             work->in.cstride,
-                             ts->w_taps,
-                             st->rc_slots,
-                             st->rc_slots / (g->s.stride_w >= 16 ? (size_t)g->s.stride_w / 16 : 1),
-                             (size_t)g->s.stride_w,
-                             (size_t)g->s.pad_w,
-                             bias,
-                             NULL,
-                             g->out_plane,
-                             g->out_w};
+    tconv_rowconv_job job = {
+        g->cout_g,          g->cin_g,     0,           ts->x_taps,   work->in.cstride,
+        ts->w_taps,         st->rc_slots, st->rc_taps, st->rc_masks, (size_t)g->s.stride_w,
+        (size_t)g->s.pad_w, bias,         NULL,        g->out_plane, g->out_w};
     for (size_t r = r0; r < r1; r++) {
         size_t oy = st->row_order[r], n = 0;
         for (size_t i = st->rows.start[oy]; i < st->rows.start[oy + 1]; i++, n++) {
