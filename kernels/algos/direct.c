@@ -635,10 +635,23 @@ static void rowconv_rows(const direct_work *work, const tap_scratch *ts, size_t 
     const direct_state *st = plan->state;
     const float *bias = st->bias_rowconv + work->grp * g->cout_g;
     const float *wg = st->w_rowconv + work->grp * (size_t)g->s.kernel_h * st->rc_ky_stride;
-    tconv_rowconv_job job = {
-        g->cout_g,          g->cin_g,     0,           ts->x_taps,   work->in.cstride,
-        ts->w_taps,         st->rc_slots, st->rc_taps, st->rc_masks, (size_t)g->s.stride_w,
-        (size_t)g->s.pad_w, bias,         NULL,        g->out_plane, g->out_w};
+    size_t classes = st->rc_slots / st->rc_taps;
+    tconv_rowconv_job job = {.rows = g->cout_g,
+                             .channels = g->cin_g,
+                             .x_rows = ts->x_taps,
+                             .x_cstride = work->in.cstride,
+                             .w_rows = ts->w_taps,
+                             .slots = st->rc_slots,
+                             .taps_per_lane = st->rc_taps,
+                             .classes = classes,
+                             .class0 = ((size_t)g->s.pad_w / 16) % classes,
+                             .lane_masks = st->rc_masks,
+                             .masked = (size_t)g->s.kernel_w % (size_t)g->s.stride_w != 0,
+                             .stride = (size_t)g->s.stride_w,
+                             .pad = (size_t)g->s.pad_w,
+                             .bias = bias,
+                             .y_cstride = g->out_plane,
+                             .out_w = g->out_w};
     for (size_t r = r0; r < r1; r++) {
         size_t oy = st->row_order[r], n = 0;
         for (size_t i = st->rows.start[oy]; i < st->rows.start[oy + 1]; i++, n++) {

@@ -78,7 +78,9 @@ typedef struct tconv_rowconv_job {
     size_t x_cstride;
     const float *const *w_rows;  /* per row tap: packed weights of its kernel row */
     size_t slots, taps_per_lane; /* slots: T*C; taps_per_lane: T = ceil(kernel_w/stride_w) */
+    size_t classes, class0;      /* C, and the class of vector 0: (pad_w/16) mod C */
     const uint16_t *lane_masks;  /* per slot: the lanes holding a real tap */
+    int masked;                  /* some lane holds no tap (else lane_masks are all ones) */
     size_t stride, pad;          /* stride_w, pad_w */
     const float *bias;
     float *y; /* output row of channel 0 at column 0 */

@@ -308,14 +308,14 @@ INLINE void rc_store(float *y, int64_t ox0, int64_t lo, int64_t hi, __m512 v) {
  * broadcast input value. The multiply-adds are masked to the lanes with a real tap (merge
  * masking on the accumulator: the same vfmadd231ps, no extra instruction). */
 INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t v0, const int P,
-                    size_t C, const int NARROW, const int TAPS) {
+                    size_t C, size_t h, const int NARROW, const int TAPS, const int MASKED) {
     /* TAPS: taps per lane known at compile time (0: jb->taps_per_lane). */
     const size_t T = TAPS ? (size_t)TAPS : jb->taps_per_lane;
-    const size_t sw = jb->stride, q = jb->pad - jb->pad % 16 + 16 * v0, h = (q / 16) % C;
+    const size_t sw = jb->stride, q = jb->pad - jb->pad % 16 + 16 * v0;
     /* NARROW: lane l at t reads expanded column q + l - t*sw; else input column q/sw - t, the
      * next vector's mstep columns on. */
     const size_t m0 = NARROW ? q : q / sw;
-    const size_t mstep = NARROW ? 16 * C : 16 * C / sw, xstep = NARROW ? sw : 1;
+    const size_t mstep = NARROW ? 16 * C : 1, xstep = NARROW ? sw : 1; /* wide: sw = 16C */
     __m512 acc[8][8];
     EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + r]);
           EACH8(p, 0, P, acc[r][p] = b));
@@ -328,14 +328,16 @@ INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t 
             const float *xr = jb->x_rows[rt] + c * jb->x_cstride + m0;
             const float *wr = jb->w_rows[rt] + group + c * c_stride + h * slot_stride;
             for (size_t t = 0; t < T; t++, xr -= xstep, wr += slot_t) {
-                const __mmask16 k = (__mmask16)masks[t * C];
+                const __mmask16 k = MASKED ? (__mmask16)masks[t * C] : (__mmask16)0xFFFF;
                 __m512 xv[8];
                 if (NARROW)
                     EACH8(p, 0, P, xv[p] = _mm512_loadu_ps(xr + (size_t)p * mstep));
                 else
                     EACH8(p, 0, P, xv[p] = _mm512_set1_ps(xr[(size_t)p * mstep]));
                 EACH8(r, 0, R, const __m512 wv = _mm512_loadu_ps(wr + (size_t)r * 16);
-                      EACH8(p, 0, P, acc[r][p] = _mm512_mask3_fmadd_ps(wv, xv[p], acc[r][p], k)));
+                      EACH8(p, 0, P,
+                            acc[r][p] = MASKED ? _mm512_mask3_fmadd_ps(wv, xv[p], acc[r][p], k)
+                                               : _mm512_fmadd_ps(wv, xv[p], acc[r][p])));
             }
         }
     const int64_t out_w = (int64_t)jb->out_w;
@@ -348,16 +350,29 @@ INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t 
         });
 }
 
-typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C);
+/* h: the class of vector v0, (q/16) mod C, passed in (a division per tile call was up to 25% of
+ * a one-channel row). */
+typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C, size_t h);
 #define RC_TILE(R, P)                                                                              \
-    static void rc_tile_n##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C) {  \
-        rc_tile(jb, r0, R, v0, P, C, 1, 0);                                                        \
+    static void rc_tile_n##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 1, 0, 0);                                                  \
     }                                                                                              \
-    static void rc_tile_w##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C) {  \
-        rc_tile(jb, r0, R, v0, P, C, 0, 0);                                                        \
+    static void rc_tile_w##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 0, 0, 0);                                                  \
     }                                                                                              \
-    static void rc_tile_t##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C) {  \
-        rc_tile(jb, r0, R, v0, P, C, 0, 2);                                                        \
+    static void rc_tile_t##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 0, 2, 0);                                                  \
+    }                                                                                              \
+    static void rc_tile_m##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 1, 0, 1);                                                  \
+    }                                                                                              \
+    static void rc_tile_v##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 0, 0, 1);                                                  \
     }
 /* clang-format off */
 RC_TILE(1, 1) RC_TILE(1, 2) RC_TILE(1, 3) RC_TILE(1, 4) RC_TILE(1, 5) RC_TILE(1, 6) RC_TILE(1, 7)
@@ -384,8 +399,8 @@ RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
  * taps share P - 1 of their broadcasts (P + 1 loads instead of 2P). Bench, avx512 t1, thread CPU
  * ms, medians of 5, base / this, 3 interleaved rounds: FCN-16s 3.37-3.47 / 2.61-2.69 (59-61% ->
  * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). */
-static rc_tile_fn *const rc_tiles[3][TCONV_ROWCONV_MAX_ROWS][8] = {RC_TABLE(w), RC_TABLE(n),
-                                                                   RC_TABLE(t)};
+static rc_tile_fn *const rc_tiles[5][TCONV_ROWCONV_MAX_ROWS][8] = {
+    RC_TABLE(w), RC_TABLE(n), RC_TABLE(t), RC_TABLE(v), RC_TABLE(m)};
 static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4};
 /* clang-format on */
 
@@ -398,16 +413,20 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
                  groups = (rows + TCONV_ROWCONV_MAX_ROWS - 1) / TCONV_ROWCONV_MAX_ROWS,
                  base = rows / groups, extra = rows % groups;
     const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
-    const size_t C = jb->slots / jb->taps_per_lane;
-    const int kind = jb->stride < 16 ? 1 : jb->taps_per_lane == 2 ? 2 : 0;
+    const size_t C = jb->classes;
+    const int kind = jb->masked               ? (jb->stride < 16 ? 4 : 3)
+                     : jb->stride < 16        ? 1
+                     : jb->taps_per_lane == 2 ? 2
+                                              : 0;
     for (size_t g = 0, r0 = 0; g < groups; g++) {
         const size_t R = base + (g < extra), pmax = rc_max_vectors[R - 1];
-        for (size_t cls = 0; cls < C && cls < nv; cls++) {
+        for (size_t cls = 0, h = jb->class0; cls < C && cls < nv;
+             cls++, h = h + 1 == C ? 0 : h + 1) {
             const size_t count = (nv - cls + C - 1) / C, tiles = (count + pmax - 1) / pmax;
             const size_t p_base = count / tiles, p_extra = count % tiles;
             for (size_t i = 0, k = 0; i < tiles; i++) {
                 const size_t P = p_base + (i < p_extra);
-                rc_tiles[kind][R - 1][P - 1](jb, r0, cls + k * C, C);
+                rc_tiles[kind][R - 1][P - 1](jb, r0, cls + k * C, C, h);
                 k += P;
             }
         }
@@ -438,6 +457,16 @@ void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, cons
     const size_t total = n * stride, step = 16 / stride, step_rem = 16 % stride;
     __m512i idx[16];
     expand_patterns(stride, C, idx);
+    if (C == 1) { /* stride 2, 4, 8: every vector repeats 16/stride whole columns */
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < n; j += step) {
+                const size_t m = n - j < step ? n - j : step;
+                const __m512 v = _mm512_maskz_loadu_ps(lane_mask(m), x + i * x_rstride + j);
+                _mm512_mask_storeu_ps(xe + i * xe_rstride + j * stride, lane_mask(m * stride),
+                                      _mm512_permutexvar_ps(idx[0], v));
+            }
+        return;
+    }
     for (size_t i = 0; i < rows; i++) {
         const float *xi = x + i * x_rstride;
         float *xei = xe + i * xe_rstride;
