@@ -311,6 +311,9 @@ INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t 
                     size_t C, size_t h, const int NARROW, const int TAPS, const int MASKED) {
     /* TAPS: taps per lane known at compile time (0: jb->taps_per_lane). */
     const size_t T = TAPS ? (size_t)TAPS : jb->taps_per_lane;
+    /* NARROW 1: one class (stride_w divides 16), so the vectors' offsets are constants (a
+     * runtime 16*C stride cost FCN-like c32 k8 s8 30%); NARROW 2: any C. */
+    if (NARROW == 1) C = 1, h = 0;
     const size_t sw = jb->stride, q = jb->pad - jb->pad % 16 + 16 * v0;
     /* NARROW: lane l at t reads expanded column q + l - t*sw; else input column q/sw - t, the
      * next vector's mstep columns on. */
@@ -373,6 +376,10 @@ typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_
     static void rc_tile_v##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
                                    size_t h) {                                                     \
         rc_tile(jb, r0, R, v0, P, C, h, 0, 0, 1);                                                  \
+    }                                                                                              \
+    static void rc_tile_g##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 2, 0, 1);                                                  \
     }
 /* clang-format off */
 RC_TILE(1, 1) RC_TILE(1, 2) RC_TILE(1, 3) RC_TILE(1, 4) RC_TILE(1, 5) RC_TILE(1, 6) RC_TILE(1, 7)
@@ -399,8 +406,8 @@ RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
  * taps share P - 1 of their broadcasts (P + 1 loads instead of 2P). Bench, avx512 t1, thread CPU
  * ms, medians of 5, base / this, 3 interleaved rounds: FCN-16s 3.37-3.47 / 2.61-2.69 (59-61% ->
  * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). */
-static rc_tile_fn *const rc_tiles[5][TCONV_ROWCONV_MAX_ROWS][8] = {
-    RC_TABLE(w), RC_TABLE(n), RC_TABLE(t), RC_TABLE(v), RC_TABLE(m)};
+static rc_tile_fn *const rc_tiles[6][TCONV_ROWCONV_MAX_ROWS][8] = {
+    RC_TABLE(w), RC_TABLE(n), RC_TABLE(t), RC_TABLE(v), RC_TABLE(m), RC_TABLE(g)};
 static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4};
 /* clang-format on */
 
@@ -414,8 +421,10 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
                  base = rows / groups, extra = rows % groups;
     const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
     const size_t C = jb->classes;
-    const int kind = jb->masked               ? (jb->stride < 16 ? 4 : 3)
-                     : jb->stride < 16        ? 1
+    const int kind = jb->stride < 16          ? (C > 1        ? 5
+                                                 : jb->masked ? 4
+                                                              : 1)
+                     : jb->masked             ? 3
                      : jb->taps_per_lane == 2 ? 2
                                               : 0;
     for (size_t g = 0, r0 = 0; g < groups; g++) {
