@@ -274,24 +274,42 @@ static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
 }
 
 /* rowconv: every output row in vectors of 16 consecutive columns with per-lane weights
- * (tconv_rowconv_job). Needs every lane to hold a real tap (kernel_w a multiple of stride_w,
- * no dilation: a zero weight times an infinite input would be NaN where the reference has no
- * product) and finite weights (the zero-padded input columns are multiplied). Taken where the
- * phase path is weak: stride_w >= 8, whose phase rows store 16 scalars per vector (FCN), and 1 to
- * 3 output channels, which fill 1-3 rows of its 16-channel tile. Bench, avx512 t1, GFLOP/s, phase
- * path -> rowconv (base and branch builds interleaved in one session, medians of 5, shared
- * machine): FCN-8s 62-68 -> 66-88, FCN-16s 55 -> 107, FCN-32s 32 -> 89, 1 -> 1 upsample 10.3
- * -> 16.8 (84% of its bandwidth roofline), pix2pix outermost (128 -> 3) 37 -> 49; DCGAN's 128 -> 3
- * level (42-49 either way). Not for more channels: a channel group streams cin x its weight vectors
- * per vector tile, and stride-2 slots hold 8x the weights (single runs: DCGAN 512 -> 256 71 -> 7,
- * U-Net 128 -> 64 53 -> 31). */
+ * (tconv_rowconv_job). Needs no dilation and stride_w below 16 or a multiple of it; lanes
+ * without a tap (kernel_w not a multiple of stride_w) are masked off, never multiplied (a zero
+ * weight times an infinite input would be NaN where the reference has no product), and needs
+ * finite weights (the zero-padded input columns are multiplied). Taken where the phase path is
+ * weak: 1 to 3 output channels, which fill 1-3 rows of its 16-channel tile; stride_w >= 8 with
+ * kernel_w a multiple of it, whose phase rows store 16 scalars per vector (FCN); and one tap per
+ * lane (kernel_w <= stride_w, 4 or 8) with at least 5/8 of the lanes live. Bench, avx512 t1,
+ * GFLOP/s, phase path -> rowconv (base and branch builds interleaved in one session, medians of
+ * 5, shared machine): FCN-8s 62-68 -> 66-88, FCN-16s 55 -> 107, FCN-32s 32 -> 89, 1 -> 1 upsample
+ * 10.3 -> 16.8 (84% of its bandwidth roofline), pix2pix outermost (128 -> 3) 37 -> 49; DCGAN's
+ * 128 -> 3 level (42-49 either way). With masks (thread CPU us, phase path -> rowconv, same
+ * method): one channel, k < s or kernel_w not a multiple of stride_w: i16 k4 s8 9.4-9.6 -> 3.8-3.9,
+ * k5 s8 13.4-14.0 -> 4.3-4.5, k6 s8 18.4-18.6 -> 4.7-6.1, k7 s8 23.8-24.2 -> 4.7-5.1, k3 s4 4.0-6.4
+ * -> 1.6-1.7, k3 s2 p1 1.8-2.2 -> 0.9-1.0, k3 s3 3.6-3.7 -> 2.4-2.5, k4 s3 p1 3.8-4.0 -> 2.8-3.0,
+ * k2 s3 1.9-2.5 -> 2.0
+ * (gemm/avx512: 5.4-5.6, 8.0-8.2, 10.2-11.4, 14.2-14.4, 2.7, 1.1, 2.3, 2.2-2.3, 1.4); kernel_w 1
+ * stays on the phase path (k1 s3 0.7-1.0 -> 1.4, one product per output, whose phase rows are
+ * already cheap). 32 channels, one tap per lane: k4 s4 123-129 -> 82-86 (XNNPACK's 90 in run
+ * vm-20261129-2121), k3 s4 81-89 -> 77-82, k5 s8 317-357 -> 304-311, k6 s8 424-444 -> 340-360, k7
+ * s8 561-679 -> 399-404; below 5/8 live lanes it lost (k4 s8 233-241 -> 254-341, k2 s4 47 -> 60).
+ * Not for more channels otherwise: a channel group streams cin x its weight vectors per vector
+ * tile, and stride-2 slots hold 8x the weights (c32 k3 s2 p1 46-50 -> 117-118, k8 s4 (two taps
+ * per lane) 297-303 -> 486-559, stride 3 (three weight classes) k3 s3 60-67 -> 144-174; ENet's k3
+ * s2 p1 32 -> 32 801 -> 1365, CycleGAN 128 -> 64 25.9 -> 53.8 ms, Mask R-CNN k2 s2 256 -> 256 994
+ * -> 4622; single runs before masks: DCGAN 512 -> 256 71 -> 7 GFLOP/s, U-Net 128 -> 64 53 ->
+ * 31). */
 static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
 #if TCONV_HAVE_AVX512
     const tconv_shape *s = &plan->g.s;
     int64_t sw = s->stride_w;
     int shape_fits = s->dilation_w == 1 && (sw < 16 || sw % 16 == 0);
+    int64_t kw = s->kernel_w;
     /* stride 1 has one phase: nothing to gain, and 16 weight copies per tap. */
-    int wanted = sw >= 8 || (sw >= 2 && plan->g.cout_g <= 3);
+    int few_channels = sw >= 2 && kw >= 2 && plan->g.cout_g <= 3;
+    int one_tap_mostly_live = (sw == 4 || sw == 8) && kw <= sw && 8 * kw >= 5 * sw;
+    int wanted = few_channels || (sw >= 8 && kw % sw == 0) || one_tap_mostly_live;
     return plan->k.isa == TCONV_ISA_avx512 && weights_finite && shape_fits && wanted;
 #else
     (void)plan, (void)weights_finite;
