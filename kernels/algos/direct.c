@@ -339,8 +339,9 @@ static size_t rowconv_kx(size_t sw, size_t C, size_t slot, size_t l) {
     return sw * (slot / C) + (16 * (slot % C) + l) % sw;
 }
 
-/* rowconv's weights, [group][ky][channel group of R][ci][slot = t*H + h][r < R][lane]: lane l of
- * slot (t, h) is kernel column stride_w*t + 16*h + l mod min(stride_w, 16). The first layout,
+/* rowconv's weights, [group][ky][channel group of R][ci][slot = t*C + h][r < R][lane]: lane l of
+ * slot (t, h) is kernel column rowconv_kx, zero past the kernel, where the lane mask (one per
+ * slot) keeps the multiply-add off. The first layout,
  * [ci][ky][slot][co][16], put a kernel row's channels kernel_h*slots*cout_g*64 bytes apart (86016
  * on FCN-16s, a multiple of 4 KiB), so a channel group's 21 channels shared 7 L1 sets; the
  * blocked layout took FCN-16s from 58 to 84 GFLOP/s and FCN-32s from 53 to 69 (bench, avx512 t1,

@@ -405,7 +405,11 @@ RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
  * loop, and as a wide vector p at tap t broadcasts input column m0 + p - t (mstep = 1), the two
  * taps share P - 1 of their broadcasts (P + 1 loads instead of 2P). Bench, avx512 t1, thread CPU
  * ms, medians of 5, base / this, 3 interleaved rounds: FCN-16s 3.37-3.47 / 2.61-2.69 (59-61% ->
- * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). */
+ * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). Then masked kinds (some
+ * lane holds no tap): wide (v), narrow of one weight class (m) and narrow of any class count (g,
+ * strides not dividing 16). The unmasked kinds stay apart: masked multiply-adds everywhere (a
+ * mask load per tap, the mask register in every FMA) plus a general-stride expand made the
+ * 1 -> 1 upsample 1.17x as slow, the tiles 12% of that (perf, cpu-clock samples). */
 static rc_tile_fn *const rc_tiles[6][TCONV_ROWCONV_MAX_ROWS][8] = {
     RC_TABLE(w), RC_TABLE(n), RC_TABLE(t), RC_TABLE(v), RC_TABLE(m), RC_TABLE(g)};
 static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4};
