@@ -59,7 +59,26 @@ static const tconv_shape shapes[] = {
      * three (kernel_w 48, stride 16) and one (k == s = 32). */
     {1, 3, 5, 2, 3, 16, 48, 16, 16, 0, 5, 0, 0, 1, 1, 1}, /* 70 columns */
     {1, 2, 3, 2, 3, 32, 32, 32, 32, 0, 0, 0, 0, 1, 1, 1}, /* 96 columns */
+    /* Masked lanes (kernel_w not a multiple of stride_w): k < s with output padding (bias-only
+     * rows and columns), k5 s2 with groups of 3, stride 3 (three weight classes, two taps per
+     * lane), stride 5 with pad 19 (vector 0 of class 1), stride 6 with k < s, stride 7 with two
+     * taps, stride 12 (three classes, no masked lane), many channels with one tap per lane at
+     * stride 4 and 8, and wide strides: k24 s16 (two taps, the second half masked) and k10 s32
+     * (two classes, k < s). */
+    {1, 2, 3, 4, 13, 3, 3, 4, 4, 0, 1, 0, 2, 1, 1, 1},    /* 51 columns */
+    {1, 4, 6, 5, 11, 5, 5, 2, 2, 2, 2, 0, 1, 1, 1, 2},    /* 22 columns */
+    {1, 3, 2, 6, 9, 4, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1},     /* 26 columns */
+    {1, 2, 1, 3, 12, 2, 7, 5, 5, 0, 19, 0, 3, 1, 1, 1},   /* 27 columns */
+    {1, 1, 2, 4, 7, 3, 2, 2, 6, 1, 0, 0, 5, 1, 1, 1},     /* 43 columns */
+    {1, 2, 3, 2, 5, 2, 10, 1, 7, 0, 4, 0, 0, 1, 1, 1},    /* 30 columns */
+    {1, 2, 2, 2, 5, 2, 12, 2, 12, 0, 0, 0, 0, 1, 1, 1},   /* 60 columns */
+    {1, 7, 9, 3, 10, 3, 3, 4, 4, 1, 1, 0, 0, 1, 1, 1},    /* 37 columns */
+    {1, 5, 13, 2, 4, 6, 6, 8, 8, 0, 2, 0, 1, 1, 1, 1},    /* 27 columns */
+    {1, 2, 3, 2, 3, 16, 24, 16, 16, 0, 5, 0, 0, 1, 1, 1}, /* 46 columns */
+    {1, 3, 2, 2, 3, 3, 10, 2, 32, 0, 0, 0, 7, 1, 1, 1},   /* 81 columns */
 };
+/* The shapes from the first expanded-row one on take direct's rowconv path. */
+#define ROWCONV_SHAPES 18
 #define SHAPE_COUNT (sizeof shapes / sizeof shapes[0])
 
 static int avx512_usable(void) { return tconv_isa_compiled(ISA) && tconv_isa_supported(ISA); }
@@ -212,22 +231,85 @@ static void test_plan_kernel_names(void **state) {
     char buf[128];
     assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         "tconv_f32_rowconv_ukernel__avx512");
-    /* The expanded-row and wide shapes at the end of `shapes` do run rowconv. */
-    for (size_t i = SHAPE_COUNT - 7; i < SHAPE_COUNT; i++)
+    /* The expanded-row, wide and masked shapes at the end of `shapes` do run rowconv. */
+    for (size_t i = SHAPE_COUNT - ROWCONV_SHAPES; i < SHAPE_COUNT; i++)
         assert_string_equal(plan_kernel(&shapes[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                             "tconv_f32_rowconv_ukernel__avx512");
     assert_string_equal(plan_kernel(&dcgan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
+    /* Where masks measured slower (choose_rowconv): kernel_w 1, and many channels with under
+     * 5/8 of the lanes live (k2 s4) or stride 2. */
+    const tconv_shape phase_wins[] = {{1, 1, 1, 5, 9, 1, 1, 3, 3, 0, 0, 0, 0, 1, 1, 1},
+                                      {1, 8, 8, 5, 9, 2, 2, 4, 4, 0, 0, 0, 0, 1, 1, 1},
+                                      {1, 8, 8, 5, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof phase_wins / sizeof phase_wins[0]; i++)
+        assert_string_equal(plan_kernel(&phase_wins[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                            tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_GEMM, 1, buf, sizeof buf),
                         tconv_kernel_name(TCONV_ALGO_GEMM, 1, ISA));
     assert_string_equal(plan_kernel(&fcn, TCONV_ALGO_DIRECT, 3, buf, sizeof buf), "(null)");
     assert_null(tconv_plan_kernel_name(NULL, 0));
 }
 
+/* y = the plan of `algo` (pinned to avx512 unless the reference) on x. */
+static void run_plain(const tconv_shape *s, tconv_algo algo, const float *x, const float *w,
+                      const float *b, float *y) {
+    tconv_plan_options opt = {.isa = algo == TCONV_ALGO_REFERENCE ? NULL : ISA};
+    tconv_plan *plan = NULL;
+    assert_int_equal(tconv_plan_create_ex(s, algo, w, b, &opt, &plan), TCONV_OK);
+    if (algo == TCONV_ALGO_DIRECT)
+        assert_string_equal(tconv_plan_kernel_name(plan, 0), "tconv_f32_rowconv_ukernel__avx512");
+    assert_int_equal(tconv_plan_run(plan, x, y), TCONV_OK);
+    tconv_plan_destroy(plan);
+}
+
+/* Infinite and NaN inputs on the masked rowconv shapes: every output the reference leaves finite
+ * (no product with them) is bit for bit the output with zeros there, which matches the
+ * double-precision reference; every other output is non-finite. A masked lane that multiplied its
+ * zero weight by inf would turn a finite output (often the bias alone, k < s) into NaN. */
+static void test_rowconv_nonfinite_inputs(void **state) {
+    (void)state;
+    if (!avx512_usable()) skip();
+    for (size_t i = SHAPE_COUNT - 11; i < SHAPE_COUNT; i++) {
+        const tconv_shape *s = &shapes[i];
+        size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+        float *x0 = malloc(nx * sizeof *x0), *x1 = malloc(nx * sizeof *x1);
+        float *w = malloc(nw * sizeof *w), *b = malloc((size_t)s->out_channels * sizeof *b);
+        float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+        float *r1 = malloc(ny * sizeof *r1);
+        assert_true(x0 && x1 && w && b && y0 && y1 && r1);
+        tu_rng rng;
+        tu_seed(&rng, 7000 + i);
+        tu_fill(&rng, x0, nx), tu_fill(&rng, w, nw), tu_fill(&rng, b, (size_t)s->out_channels);
+        for (size_t j = 0; j < nx; j++) {
+            x1[j] = x0[j];
+            if (j % 5 == 2) x0[j] = 0, x1[j] = j % 3 ? INFINITY : NAN;
+        }
+        run_plain(s, TCONV_ALGO_DIRECT, x0, w, b, y0);
+        assert_true(tu_check_output(s, "direct", ISA, x0, w, b, y0));
+        run_plain(s, TCONV_ALGO_DIRECT, x1, w, b, y1);
+        run_plain(s, TCONV_ALGO_REFERENCE, x1, w, b, r1);
+        size_t finite = 0, bad = 0;
+        for (size_t j = 0; j < ny; j++) {
+            int ok =
+                isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
+            finite += isfinite(r1[j]) != 0;
+            if (!ok && bad++ < 5)
+                printf("MISMATCH shape %zu output %zu: reference %g, rowconv %g (zeros: %g)\n", i,
+                       j, (double)r1[j], (double)y1[j], (double)y0[j]);
+        }
+        printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
+        assert_int_equal(bad, 0);
+        assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
+        free(x0), free(x1), free(w), free(b), free(y0), free(y1), free(r1);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reports_how_avx512_runs),
         cmocka_unit_test(test_plan_kernel_names),
+        cmocka_unit_test(test_rowconv_nonfinite_inputs),
         cmocka_unit_test(test_conv_family_zero_insert),
         cmocka_unit_test(test_conv_family_direct),
         cmocka_unit_test(test_gemm_and_col2im_families),

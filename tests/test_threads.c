@@ -116,19 +116,23 @@ static tconv_shape matrix_shape(size_t i) {
     case 12: return shape(1, 128, 64, 1, 3, 3, 4, 2, 1, 0, 1); /* M split, K > 1 block */
     case 14: /* rowconv's expanded rows: stride 4, pad 5, output padding, 39 columns */
         return shape(1, 3, 3, 1, 9, 11, 8, 4, 5, 1, 1);
+    case 15: /* rowconv with masks: one tap per lane (k3 s4), 9 channels, output padding */
+        return shape(1, 7, 9, 1, 10, 10, 3, 4, 1, 2, 1);
+    case 16: /* rowconv with masks, stride 5 (five weight classes), two taps per lane */
+        return shape(1, 2, 3, 1, 9, 13, 7, 5, 2, 3, 1);
     case 13: /* gemm's bands of GEMM + col2im (overlapping taps, col bigger than half the L2) */
         return shape(1, 2, 3, 1, 64, 600, 3, 2, 1, 1, 1);
+    /* gemm: 1x1 stride 1 unpadded (the micro-kernel writes y; M 30: 12 + 12 + 6 rows), and 1x1
+     * stride 2 with output padding (outputs no tap reaches: GEMM + col2im). */
+    case 17: return shape(1, 40, 30, 1, 9, 13, 1, 1, 0, 0, 1);
+    case 18: return shape(1, 24, 20, 1, 7, 20, 1, 2, 0, 1, 1);
     /* gemm's fused col2im (taps never overlap): K over two KC blocks (a pass takes at most 2048
      * rows of K), so the last block finishes col's partial sums before the scatter; rows of 9
      * cross the NR-wide tiles. */
-    /* gemm: 1x1 stride 1 unpadded (the micro-kernel writes y; M 30: 12 + 12 + 6 rows), and 1x1
-     * stride 2 with output padding (outputs no tap reaches: GEMM + col2im). */
-    case 16: return shape(1, 40, 30, 1, 9, 13, 1, 1, 0, 0, 1);
-    case 17: return shape(1, 24, 20, 1, 7, 20, 1, 2, 0, 1, 1);
     default: return shape(1, 2100, 20, 1, 9, 9, 2, 2, 0, 0, 1);
     }
 }
-#define N_SHAPES 18
+#define N_SHAPES 20
 
 static const tconv_algo all_algos[] = {
     TCONV_ALGO_REFERENCE, TCONV_ALGO_ZERO_INSERT, TCONV_ALGO_DIRECT, TCONV_ALGO_GEMM,

@@ -38,7 +38,8 @@ typedef struct direct_state {
      * output channel, and the weight floats of one (group, ky). */
     int rowconv;
     float *w_rowconv, *bias_rowconv;
-    size_t rc_slots, rc_ky_stride;
+    size_t rc_slots, rc_taps, rc_ky_stride; /* slots T*C, T taps per lane */
+    uint16_t *rc_masks;                     /* per slot: lanes with a real tap */
     /* Runs of consecutive output rows that no kernel row reaches (bias only), at most
      * FILL_RUN_FLOATS per channel: run i is rows [fill_runs[2i], + fill_runs[2i + 1]). */
     size_t *fill_runs, fill_run_count;
@@ -273,25 +274,42 @@ static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
 }
 
 /* rowconv: every output row in vectors of 16 consecutive columns with per-lane weights
- * (tconv_rowconv_job). Needs every lane to hold a real tap (kernel_w a multiple of stride_w,
- * no dilation: a zero weight times an infinite input would be NaN where the reference has no
- * product) and finite weights (the zero-padded input columns are multiplied). Taken where the
- * phase path is weak: stride_w >= 8, whose phase rows store 16 scalars per vector (FCN), and 1 to
- * 3 output channels, which fill 1-3 rows of its 16-channel tile. Bench, avx512 t1, GFLOP/s, phase
- * path -> rowconv (base and branch builds interleaved in one session, medians of 5, shared
- * machine): FCN-8s 62-68 -> 66-88, FCN-16s 55 -> 107, FCN-32s 32 -> 89, 1 -> 1 upsample 10.3
- * -> 16.8 (84% of its bandwidth roofline), pix2pix outermost (128 -> 3) 37 -> 49; DCGAN's 128 -> 3
- * level (42-49 either way). Not for more channels: a channel group streams cin x its weight vectors
- * per vector tile, and stride-2 slots hold 8x the weights (single runs: DCGAN 512 -> 256 71 -> 7,
- * U-Net 128 -> 64 53 -> 31). */
+ * (tconv_rowconv_job). Needs no dilation and stride_w below 16 or a multiple of it; lanes
+ * without a tap (kernel_w not a multiple of stride_w) are masked off, never multiplied (a zero
+ * weight times an infinite input would be NaN where the reference has no product), and needs
+ * finite weights (the zero-padded input columns are multiplied). Taken where the phase path is
+ * weak: 1 to 3 output channels, which fill 1-3 rows of its 16-channel tile; stride_w >= 8 with
+ * kernel_w a multiple of it, whose phase rows store 16 scalars per vector (FCN); and one tap per
+ * lane (kernel_w <= stride_w, 4 or 8) with at least 5/8 of the lanes live. Bench, avx512 t1,
+ * GFLOP/s, phase path -> rowconv (base and branch builds interleaved in one session, medians of
+ * 5, shared machine): FCN-8s 62-68 -> 66-88, FCN-16s 55 -> 107, FCN-32s 32 -> 89, 1 -> 1 upsample
+ * 10.3 -> 16.8 (84% of its bandwidth roofline), pix2pix outermost (128 -> 3) 37 -> 49; DCGAN's
+ * 128 -> 3 level (42-49 either way). With masks (thread CPU us, phase path -> rowconv, same
+ * method): one channel, k < s or kernel_w not a multiple of stride_w: i16 k4 s8 9.4-9.6 -> 3.8-3.9,
+ * k5 s8 13.4-14.0 -> 4.3-4.5, k6 s8 18.4-18.6 -> 4.7-6.1, k7 s8 23.8-24.2 -> 4.7-5.1, k3 s4 4.0-6.4
+ * -> 1.6-1.7, k3 s2 p1 1.8-2.2 -> 0.9-1.0, k3 s3 3.6-3.7 -> 2.4-2.5, k4 s3 p1 3.8-4.0 -> 2.8-3.0,
+ * k2 s3 1.9-2.5 -> 2.0
+ * (gemm/avx512: 5.4-5.6, 8.0-8.2, 10.2-11.4, 14.2-14.4, 2.7, 1.1, 2.3, 2.2-2.3, 1.4); kernel_w 1
+ * stays on the phase path (k1 s3 0.7-1.0 -> 1.4, one product per output, whose phase rows are
+ * already cheap). 32 channels, one tap per lane: k4 s4 123-129 -> 82-86 (XNNPACK's 90 in run
+ * vm-20261129-2121), k3 s4 81-89 -> 77-82, k5 s8 317-357 -> 304-311, k6 s8 424-444 -> 340-360, k7
+ * s8 561-679 -> 399-404; below 5/8 live lanes it lost (k4 s8 233-241 -> 254-341, k2 s4 47 -> 60).
+ * Not for more channels otherwise: a channel group streams cin x its weight vectors per vector
+ * tile, and stride-2 slots hold 8x the weights (c32 k3 s2 p1 46-50 -> 117-118, k8 s4 (two taps
+ * per lane) 297-303 -> 486-559, stride 3 (three weight classes) k3 s3 60-67 -> 144-174; ENet's k3
+ * s2 p1 32 -> 32 801 -> 1365, CycleGAN 128 -> 64 25.9 -> 53.8 ms, Mask R-CNN k2 s2 256 -> 256 994
+ * -> 4622; single runs before masks: DCGAN 512 -> 256 71 -> 7 GFLOP/s, U-Net 128 -> 64 53 ->
+ * 31). */
 static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
 #if TCONV_HAVE_AVX512
     const tconv_shape *s = &plan->g.s;
     int64_t sw = s->stride_w;
-    int shape_fits =
-        s->dilation_w == 1 && s->kernel_w % sw == 0 && ((sw <= 16 && 16 % sw == 0) || sw % 16 == 0);
+    int shape_fits = s->dilation_w == 1 && (sw < 16 || sw % 16 == 0);
+    int64_t kw = s->kernel_w;
     /* stride 1 has one phase: nothing to gain, and 16 weight copies per tap. */
-    int wanted = sw >= 8 || (sw >= 2 && plan->g.cout_g <= 3);
+    int few_channels = sw >= 2 && kw >= 2 && plan->g.cout_g <= 3;
+    int one_tap_mostly_live = (sw == 4 || sw == 8) && kw <= sw && 8 * kw >= 5 * sw;
+    int wanted = few_channels || (sw >= 8 && kw % sw == 0) || one_tap_mostly_live;
     return plan->k.isa == TCONV_ISA_avx512 && weights_finite && shape_fits && wanted;
 #else
     (void)plan, (void)weights_finite;
@@ -315,8 +333,15 @@ static tconv_status plan_expanded_rows(tconv_plan *plan, direct_state *st, size_
     return TCONV_OK;
 }
 
-/* rowconv's weights, [group][ky][channel group of R][ci][slot = t*H + h][r < R][lane]: lane l of
- * slot (t, h) is kernel column stride_w*t + 16*h + l mod min(stride_w, 16). The first layout,
+/* Kernel column of lane l in rowconv weight slot t*C + h (tconv_rowconv_job); kernel_w or more
+ * when the lane holds no tap. */
+static size_t rowconv_kx(size_t sw, size_t C, size_t slot, size_t l) {
+    return sw * (slot / C) + (16 * (slot % C) + l) % sw;
+}
+
+/* rowconv's weights, [group][ky][channel group of R][ci][slot = t*C + h][r < R][lane]: lane l of
+ * slot (t, h) is kernel column rowconv_kx, zero past the kernel, where the lane mask (one per
+ * slot) keeps the multiply-add off. The first layout,
  * [ci][ky][slot][co][16], put a kernel row's channels kernel_h*slots*cout_g*64 bytes apart (86016
  * on FCN-16s, a multiple of 4 KiB), so a channel group's 21 channels shared 7 L1 sets; the
  * blocked layout took FCN-16s from 58 to 84 GFLOP/s and FCN-32s from 53 to 69 (bench, avx512 t1,
@@ -328,8 +353,9 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     size_t sw = (size_t)s->stride_w, kw = (size_t)s->kernel_w, kh = (size_t)s->kernel_h;
-    size_t H = sw >= 16 ? sw / 16 : 1, T = kw / sw, period = sw < 16 ? sw : 16, n;
-    st->rc_slots = T * H;
+    size_t low_bit = sw & (~sw + 1), C = sw / (low_bit < 16 ? low_bit : 16), n;
+    st->rc_taps = tconv_div_up(kw, sw);
+    st->rc_slots = st->rc_taps * C;
     tconv_status rc = tconv_size_mul(g, "rowconv weights", &st->rc_ky_stride, st->rc_slots * 16,
                                      g->cin_g * g->cout_g);
     if (rc == TCONV_OK)
@@ -339,7 +365,13 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     if (rc == TCONV_OK)
         rc = tconv_plan_alloc(plan, "rowconv bias", g->groups * g->cout_g, sizeof(float),
                               (void **)&st->bias_rowconv);
+    if (rc == TCONV_OK)
+        rc = tconv_plan_alloc(plan, "rowconv lane masks", st->rc_slots, sizeof(uint16_t),
+                              (void **)&st->rc_masks);
     if (rc != TCONV_OK) return rc;
+    for (size_t slot = 0; slot < st->rc_slots; slot++)
+        for (size_t l = 0; l < 16; l++)
+            if (rowconv_kx(sw, C, slot, l) < kw) st->rc_masks[slot] |= (uint16_t)(1u << l);
     float *out = st->w_rowconv;
     size_t cgroups = tconv_div_up(g->cout_g, TCONV_ROWCONV_MAX_ROWS), r_base = g->cout_g / cgroups,
            r_extra = g->cout_g % cgroups;
@@ -350,15 +382,16 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
                     for (size_t slot = 0; slot < st->rc_slots; slot++)
                         for (size_t co = r0; co < r0 + r_base + (cg < r_extra); co++)
                             for (size_t l = 0; l < 16; l++) {
-                                size_t kx = sw * (slot / H) + 16 * (slot % H) + l % period;
-                                *out++ = w[((ci * g->cout_g + co) * kh + ky) * kw + kx];
+                                size_t kx = rowconv_kx(sw, C, slot, l);
+                                *out++ =
+                                    kx < kw ? w[((ci * g->cout_g + co) * kh + ky) * kw + kx] : 0;
                             }
     for (size_t co = 0; bias && co < g->groups * g->cout_g; co++) st->bias_rowconv[co] = bias[co];
     size_t pad16 = (size_t)s->pad_w % 16, nv = (g->out_w + pad16 + 15) / 16;
     size_t q_last = (size_t)s->pad_w - pad16 + 16 * (nv - 1);
-    if (sw < 16) return plan_expanded_rows(plan, st, sw, T, q_last);
+    if (sw < 16) return plan_expanded_rows(plan, st, sw, st->rc_taps, q_last);
     st->row_expand = 1;
-    st->pad_left = T - 1;
+    st->pad_left = st->rc_taps - 1;
     st->pad_right = q_last / sw + 1 > g->in_w ? q_last / sw + 1 - g->in_w : 0;
     st->row_width = st->pad_left + g->in_w + st->pad_right;
     return TCONV_OK;
@@ -574,11 +607,11 @@ static void pack_input_rows(void *context, size_t iy0, size_t n) {
      * 1.4% more instructions (callgrind gate, avx2 gate_dilated). */
 #if TCONV_HAVE_AVX512
     if (st->row_expand > 1) {
-        for (size_t iy = iy0; iy < iy0 + n; iy++)
-            for (size_t c = 0; c < g->cin_g; c++)
-                tconv_f32_rowconv_expand__avx512(
-                    g->in_w, st->row_expand, work->x_group + c * g->in_plane + iy * g->in_w,
-                    st->x_rows + (iy * g->cin_g + c) * st->row_width + st->pad_left);
+        for (size_t c = 0; c < g->cin_g; c++)
+            tconv_f32_rowconv_expand__avx512(
+                n, g->in_w, st->row_expand, work->x_group + c * g->in_plane + iy0 * g->in_w,
+                g->in_w, st->x_rows + (iy0 * g->cin_g + c) * st->row_width + st->pad_left,
+                g->cin_g * st->row_width);
         return;
     }
 #endif
@@ -621,20 +654,23 @@ static void rowconv_rows(const direct_work *work, const tap_scratch *ts, size_t 
     const direct_state *st = plan->state;
     const float *bias = st->bias_rowconv + work->grp * g->cout_g;
     const float *wg = st->w_rowconv + work->grp * (size_t)g->s.kernel_h * st->rc_ky_stride;
-    tconv_rowconv_job job = {g->cout_g,
-                             g->cin_g,
-                             0,
-                             ts->x_taps,
-                             work->in.cstride,
-                             ts->w_taps,
-                             st->rc_slots,
-                             st->rc_slots / (g->s.stride_w >= 16 ? (size_t)g->s.stride_w / 16 : 1),
-                             (size_t)g->s.stride_w,
-                             (size_t)g->s.pad_w,
-                             bias,
-                             NULL,
-                             g->out_plane,
-                             g->out_w};
+    size_t classes = st->rc_slots / st->rc_taps;
+    tconv_rowconv_job job = {.rows = g->cout_g,
+                             .channels = g->cin_g,
+                             .x_rows = ts->x_taps,
+                             .x_cstride = work->in.cstride,
+                             .w_rows = ts->w_taps,
+                             .slots = st->rc_slots,
+                             .taps_per_lane = st->rc_taps,
+                             .classes = classes,
+                             .class0 = ((size_t)g->s.pad_w / 16) % classes,
+                             .lane_masks = st->rc_masks,
+                             .masked = (size_t)g->s.kernel_w % (size_t)g->s.stride_w != 0,
+                             .stride = (size_t)g->s.stride_w,
+                             .pad = (size_t)g->s.pad_w,
+                             .bias = bias,
+                             .y_cstride = g->out_plane,
+                             .out_w = g->out_w};
     for (size_t r = r0; r < r1; r++) {
         size_t oy = st->row_order[r], n = 0;
         for (size_t i = st->rows.start[oy]; i < st->rows.start[oy + 1]; i++, n++) {

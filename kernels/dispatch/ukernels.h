@@ -50,20 +50,23 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
                                      const float *w, const float *x, size_t x_rstride, float *acc,
                                      size_t acc_rstride);
 
-/* rowconv (AVX-512 only, used by direct when kernel_w is a multiple of stride_w and stride_w
- * divides 16 or is a multiple of it): one output row, every output channel, in vectors of 16
- * CONSECUTIVE output columns (all column phases at once), so stores are plain vector stores and
- * the 16 lanes are filled whatever the channel count. Lane l of the vector starting at output
- * column o (o + pad_w a multiple of 16, q = o + pad_w) takes kernel column
- * kx = stride_w*t + 16*h + l mod min(stride_w, 16) for t < kernel_w/stride_w, with
- * h = (q mod stride_w)/16, from input column floor((q + l)/stride_w) - t. Weights of one kernel
- * row are packed [channel group][ci][slot = t*H + h][r][16] (H = max(1, stride_w/16)), output
- * channels in balanced groups of at most TCONV_ROWCONV_MAX_ROWS (the register tile), so a group's
- * weights are contiguous; x rows are zero-padded so every read is inside them. For stride_w < 16
- * the x rows are EXPANDED (tconv_f32_rowconv_expand__avx512): column e holds input column
- * floor(e/stride_w) (zero outside the input) and x_rows point at column 0, so the lane l of the
- * vector at q, tap t, is expanded column q + l - t*stride_w, one plain load per vector.
- *   y[co*y_cstride + ox] = bias[co] + sum over ci, row taps r, t of lane products, ox < out_w. */
+/* rowconv (AVX-512 only, used by direct when stride_w < 16 or a multiple of 16, no dilation): one
+ * output row, every output channel, in vectors of 16 CONSECUTIVE output columns (all column phases
+ * at once), so stores are plain vector stores and the 16 lanes are filled whatever the channel
+ * count. The vector starting at output column o (o + pad_w a multiple of 16, q = o + pad_w) is of
+ * class h = (q/16) mod C, C = stride_w/gcd(stride_w, 16) (the lane pattern repeats every C
+ * vectors). Its lane l takes kernel column kx = stride_w*t + ((16*h + l) mod stride_w) for
+ * t < T = ceil(kernel_w/stride_w), from input column floor((q + l)/stride_w) - t; lanes whose kx is
+ * past the kernel (kernel_w not a multiple of stride_w, k < s) hold no tap: the multiply-add is
+ * masked off there (lane_masks[slot], slot = t*C + h), so nothing is multiplied where the
+ * reference has no product (0 * inf would be NaN). Weights of one kernel row are packed
+ * [channel group][ci][slot][r][16] (zero in masked lanes), output channels in balanced groups of
+ * at most TCONV_ROWCONV_MAX_ROWS (the register tile), so a group's weights are contiguous; x rows
+ * are zero-padded so every read is inside them. For stride_w < 16 the x rows are EXPANDED
+ * (tconv_f32_rowconv_expand__avx512): column e holds input column floor(e/stride_w) (zero outside
+ * the input) and x_rows point at column 0, so the lane l of the vector at q, tap t, is expanded
+ * column q + l - t*stride_w, one plain load per vector.
+ *   y[co*y_cstride + ox] = bias[co] + sum over ci, row taps r, t of unmasked lane products. */
 /* Output channels per register-tile group. Groups of at most 8 (7 + 7 + 7 for FCN's 21, 3 vectors
  * per tile) ran FCN-8s/16s/32s at 62-67/84-88/63-70 GFLOP/s, at most 6 (6 + 5 + 5 + 5, 4 vectors)
  * at 75-92/104-108/95-99 (bench, avx512 t1, medians of 3, two rounds): the group's weights are
@@ -74,15 +77,20 @@ typedef struct tconv_rowconv_job {
     const float *const *x_rows; /* per row tap: (expanded) row of channel 0 at column 0 */
     size_t x_cstride;
     const float *const *w_rows;  /* per row tap: packed weights of its kernel row */
-    size_t slots, taps_per_lane; /* slots: T*H; taps_per_lane: T = kernel_w/stride_w */
+    size_t slots, taps_per_lane; /* slots: T*C; taps_per_lane: T = ceil(kernel_w/stride_w) */
+    size_t classes, class0;      /* C, and the class of vector 0: (pad_w/16) mod C */
+    const uint16_t *lane_masks;  /* per slot: the lanes holding a real tap */
+    int masked;                  /* some lane holds no tap (else lane_masks are all ones) */
     size_t stride, pad;          /* stride_w, pad_w */
     const float *bias;
     float *y; /* output row of channel 0 at column 0 */
     size_t y_cstride, out_w;
 } tconv_rowconv_job;
 void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *job);
-/* xe[j] = x[j / stride] for j < n*stride; stride 2, 4 or 8 (rowconv's expanded rows). */
-void tconv_f32_rowconv_expand__avx512(size_t n, size_t stride, const float *x, float *xe);
+/* rowconv's expanded rows: for each row i < rows, xe[i*xe_rstride + j] = x[i*x_rstride + j/stride]
+ * for j < n*stride; stride 2 to 15. */
+void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, const float *x,
+                                      size_t x_rstride, float *xe, size_t xe_rstride);
 
 /* sparse_store: one output row back from stride-phase layout, plus the bias:
  *   y[j] = bias + acc[(j % stride) * phase_stride + j / stride]   for j < n

@@ -1,4 +1,4 @@
-/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the three the Debian SIMDe 0.7.4 lacks. */
+/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the four the Debian SIMDe 0.7.4 lacks. */
 #ifndef TCONV_AVX512_SIMDE_H
 #define TCONV_AVX512_SIMDE_H
 
@@ -32,6 +32,13 @@ static inline void tconv_simde_mask_storeu_ps(void *mem, simde__mmask16 k, simde
         if ((k >> i) & 1) dst[i] = lanes[i];
 }
 
+/* Lanes outside k keep c: the products there are computed and dropped (rowconv's masked lanes,
+ * where a product could be 0 * inf, only need the result to be c). */
+static inline simde__m512 tconv_simde_mask3_fmadd_ps(simde__m512 a, simde__m512 b, simde__m512 c,
+                                                     simde__mmask16 k) {
+    return simde_mm512_mask_mov_ps(c, k, simde_mm512_fmadd_ps(a, b, c));
+}
+
 static inline float tconv_simde_cvtss_f32(simde__m512 a) {
     float lanes[16];
     simde_mm512_storeu_ps(lanes, a);
@@ -44,8 +51,10 @@ static inline float tconv_simde_cvtss_f32(simde__m512 a) {
 #undef _mm512_maskz_loadu_ps
 #undef _mm512_mask_storeu_ps
 #undef _mm512_cvtss_f32
+#undef _mm512_mask3_fmadd_ps
 #define _mm512_maskz_loadu_ps(k, mem) tconv_simde_maskz_loadu_ps((k), (mem))
 #define _mm512_mask_storeu_ps(mem, k, a) tconv_simde_mask_storeu_ps((mem), (k), (a))
 #define _mm512_cvtss_f32(a) tconv_simde_cvtss_f32((a))
+#define _mm512_mask3_fmadd_ps(a, b, c, k) tconv_simde_mask3_fmadd_ps((a), (b), (c), (k))
 
 #endif

@@ -297,44 +297,53 @@ INLINE void rc_store(float *y, int64_t ox0, int64_t lo, int64_t hi, __m512 v) {
                           _mm512_permutexvar_ps(_mm512_and_si512(shift, _mm512_set1_epi32(15)), v));
 }
 
-/* Output channels r0..r0+R-1 x vectors v0, v0 + H, .., (P of them; one weight slot h since
- * stride_w/16 = H vectors span one input column). NARROW (stride_w < 16): a vector covers
- * 16/stride_w input columns, each value repeated stride_w times: one unaligned load from the
- * expanded rows (tconv_rowconv_job), shared by the R channels. It was a masked load of the
- * 16/stride_w values plus a vpermps per (channel, row tap, t, vector), and the permutes compete
- * with the 512-bit FMAs for port 5. Else a vector is one broadcast input value. */
+/* Output channels r0..r0+R-1 x vectors v0, v0 + C, .., (P of them, all of class h so they share
+ * the weight slots; for stride_w >= 16, stride_w/16 = C vectors span one input column). NARROW
+ * (stride_w < 16): a vector covers about 16/stride_w input columns, each value repeated stride_w
+ * times: one unaligned load from the expanded rows (tconv_rowconv_job), shared by the R channels.
+ * It was a masked load of the 16/stride_w values plus a vpermps per (channel, row tap, t,
+ * vector), and the permutes compete with the 512-bit FMAs for port 5. Else a vector is one
+ * broadcast input value. The multiply-adds are masked to the lanes with a real tap (merge
+ * masking on the accumulator: the same vfmadd231ps, no extra instruction). */
 INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t v0, const int P,
-                    size_t H, const int NARROW, const int TAPS) {
+                    size_t C, size_t h, const int NARROW, const int TAPS, const int MASKED) {
     /* TAPS: taps per lane known at compile time (0: jb->taps_per_lane). */
     const size_t T = TAPS ? (size_t)TAPS : jb->taps_per_lane;
+    /* NARROW 1: one class (stride_w divides 16), so the vectors' offsets are constants (a
+     * runtime 16*C stride cost FCN-like c32 k8 s8 30%); NARROW 2: any C. */
+    if (NARROW == 1) C = 1, h = 0;
     const size_t sw = jb->stride, q = jb->pad - jb->pad % 16 + 16 * v0;
-    /* NARROW: lane l at t reads expanded column q + l - t*sw (H = 1); else input column
-     * q/sw - t, the next vector's mstep columns on. */
-    const size_t m0 = NARROW ? q : q / sw, h = NARROW ? 0 : (q % sw) / 16;
-    const size_t mstep = NARROW ? 16 : 16 * H / sw, xstep = NARROW ? sw : 1;
+    /* NARROW: lane l at t reads expanded column q + l - t*sw; else input column q/sw - t, the
+     * next vector's mstep columns on. */
+    const size_t m0 = NARROW ? q : q / sw;
+    const size_t mstep = NARROW ? 16 * C : 1, xstep = NARROW ? sw : 1; /* wide: sw = 16C */
     __m512 acc[8][8];
     EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r0 + r]);
           EACH8(p, 0, P, acc[r][p] = b));
     /* This channel group's weights of one kernel row: [ci][slot][r][16], contiguous. */
-    const size_t slot_stride = (size_t)R * 16, slot_t = H * slot_stride;
+    const size_t slot_stride = (size_t)R * 16, slot_t = C * slot_stride;
     const size_t c_stride = jb->slots * slot_stride, group = r0 * jb->channels * jb->slots * 16;
+    const uint16_t *masks = jb->lane_masks + h;
     for (size_t c = 0; c < jb->channels; c++)
         for (size_t rt = 0; rt < jb->row_taps; rt++) {
             const float *xr = jb->x_rows[rt] + c * jb->x_cstride + m0;
             const float *wr = jb->w_rows[rt] + group + c * c_stride + h * slot_stride;
             for (size_t t = 0; t < T; t++, xr -= xstep, wr += slot_t) {
+                const __mmask16 k = MASKED ? (__mmask16)masks[t * C] : (__mmask16)0xFFFF;
                 __m512 xv[8];
                 if (NARROW)
                     EACH8(p, 0, P, xv[p] = _mm512_loadu_ps(xr + (size_t)p * mstep));
                 else
                     EACH8(p, 0, P, xv[p] = _mm512_set1_ps(xr[(size_t)p * mstep]));
                 EACH8(r, 0, R, const __m512 wv = _mm512_loadu_ps(wr + (size_t)r * 16);
-                      EACH8(p, 0, P, acc[r][p] = _mm512_fmadd_ps(wv, xv[p], acc[r][p])));
+                      EACH8(p, 0, P,
+                            acc[r][p] = MASKED ? _mm512_mask3_fmadd_ps(wv, xv[p], acc[r][p], k)
+                                               : _mm512_fmadd_ps(wv, xv[p], acc[r][p])));
             }
         }
     const int64_t out_w = (int64_t)jb->out_w;
     EACH8(
-        p, 0, P, const int64_t ox0 = (int64_t)(16 * (v0 + (size_t)p * H)) - (int64_t)(jb->pad % 16);
+        p, 0, P, const int64_t ox0 = (int64_t)(16 * (v0 + (size_t)p * C)) - (int64_t)(jb->pad % 16);
         const int64_t lo = ox0 < 0 ? -ox0 : 0;
         const int64_t hi = out_w - ox0 < 16 ? out_w - ox0 : 16; if (lo < hi) {
             EACH8(r, 0, R,
@@ -342,16 +351,33 @@ INLINE void rc_tile(const tconv_rowconv_job *jb, size_t r0, const int R, size_t 
         });
 }
 
-typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H);
+/* h: the class of vector v0, (q/16) mod C, passed in (a division per tile call was up to 25% of
+ * a one-channel row). */
+typedef void rc_tile_fn(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C, size_t h);
 #define RC_TILE(R, P)                                                                              \
-    static void rc_tile_n##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
-        rc_tile(jb, r0, R, v0, P, H, 1, 0);                                                        \
+    static void rc_tile_n##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 1, 0, 0);                                                  \
     }                                                                                              \
-    static void rc_tile_w##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
-        rc_tile(jb, r0, R, v0, P, H, 0, 0);                                                        \
+    static void rc_tile_w##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 0, 0, 0);                                                  \
     }                                                                                              \
-    static void rc_tile_t##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t H) {  \
-        rc_tile(jb, r0, R, v0, P, H, 0, 2);                                                        \
+    static void rc_tile_t##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 0, 2, 0);                                                  \
+    }                                                                                              \
+    static void rc_tile_m##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 1, 0, 1);                                                  \
+    }                                                                                              \
+    static void rc_tile_v##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 0, 0, 1);                                                  \
+    }                                                                                              \
+    static void rc_tile_g##R##x##P(const tconv_rowconv_job *jb, size_t r0, size_t v0, size_t C,    \
+                                   size_t h) {                                                     \
+        rc_tile(jb, r0, R, v0, P, C, h, 2, 0, 1);                                                  \
     }
 /* clang-format off */
 RC_TILE(1, 1) RC_TILE(1, 2) RC_TILE(1, 3) RC_TILE(1, 4) RC_TILE(1, 5) RC_TILE(1, 6) RC_TILE(1, 7)
@@ -377,31 +403,41 @@ RC_TILE(6, 2) RC_TILE(6, 3) RC_TILE(6, 4)
  * loop, and as a wide vector p at tap t broadcasts input column m0 + p - t (mstep = 1), the two
  * taps share P - 1 of their broadcasts (P + 1 loads instead of 2P). Bench, avx512 t1, thread CPU
  * ms, medians of 5, base / this, 3 interleaved rounds: FCN-16s 3.37-3.47 / 2.61-2.69 (59-61% ->
- * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). */
-static rc_tile_fn *const rc_tiles[3][TCONV_ROWCONV_MAX_ROWS][8] = {RC_TABLE(w), RC_TABLE(n),
-                                                                   RC_TABLE(t)};
+ * 77-78% of peak), FCN-32s 3.61-3.87 / 2.92-3.14 (53-57% -> 66-70%). Then masked kinds (some
+ * lane holds no tap): wide (v), narrow of one weight class (m) and narrow of any class count (g,
+ * strides not dividing 16). The unmasked kinds stay apart: masked multiply-adds everywhere (a
+ * mask load per tap, the mask register in every FMA) plus a general-stride expand made the
+ * 1 -> 1 upsample 1.17x as slow, the tiles 12% of that (perf, cpu-clock samples). */
+static rc_tile_fn *const rc_tiles[6][TCONV_ROWCONV_MAX_ROWS][8] = {
+    RC_TABLE(w), RC_TABLE(n), RC_TABLE(t), RC_TABLE(v), RC_TABLE(m), RC_TABLE(g)};
 static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4};
 /* clang-format on */
 
 /* Channel groups of at most TCONV_ROWCONV_MAX_ROWS (balanced: 21 = 6 + 5 + 5 + 5), each over
  * every vector of the row, so the group's weights (channels x row taps x T x R vectors: 32 KB for
- * FCN) come from L1 for its later vector tiles. Vectors go slot by slot (v, v + H, ..), in balanced
- * tiles. */
+ * FCN) come from L1 for its later vector tiles. Vectors go class by class (v, v + C, ..), in
+ * balanced tiles. */
 void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
     const size_t rows = jb->rows,
                  groups = (rows + TCONV_ROWCONV_MAX_ROWS - 1) / TCONV_ROWCONV_MAX_ROWS,
                  base = rows / groups, extra = rows % groups;
     const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
-    const size_t H = jb->stride >= 16 ? jb->stride / 16 : 1;
-    const int kind = jb->stride < 16 ? 1 : jb->taps_per_lane == 2 ? 2 : 0;
+    const size_t C = jb->classes;
+    const int kind = jb->stride < 16          ? (C > 1        ? 5
+                                                 : jb->masked ? 4
+                                                              : 1)
+                     : jb->masked             ? 3
+                     : jb->taps_per_lane == 2 ? 2
+                                              : 0;
     for (size_t g = 0, r0 = 0; g < groups; g++) {
         const size_t R = base + (g < extra), pmax = rc_max_vectors[R - 1];
-        for (size_t cls = 0; cls < H && cls < nv; cls++) {
-            const size_t count = (nv - cls + H - 1) / H, tiles = (count + pmax - 1) / pmax;
+        for (size_t cls = 0, h = jb->class0; cls < C && cls < nv;
+             cls++, h = h + 1 == C ? 0 : h + 1) {
+            const size_t count = (nv - cls + C - 1) / C, tiles = (count + pmax - 1) / pmax;
             const size_t p_base = count / tiles, p_extra = count % tiles;
             for (size_t i = 0, k = 0; i < tiles; i++) {
                 const size_t P = p_base + (i < p_extra);
-                rc_tiles[kind][R - 1][P - 1](jb, r0, cls + k * H, H);
+                rc_tiles[kind][R - 1][P - 1](jb, r0, cls + k * C, C, h);
                 k += P;
             }
         }
@@ -409,17 +445,51 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
     }
 }
 
-/* Input columns x[0..n) to xe[0..n*stride), each repeated stride (2, 4 or 8) times: 16/stride
- * of them per vector, one masked load, a permute and a store. */
-void tconv_f32_rowconv_expand__avx512(size_t n, size_t stride, const float *x, float *xe) {
-    const size_t per = 16 / stride;
-    const __m512i expand =
-        _mm512_srli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                          (unsigned)__builtin_ctzll(stride)); /* a power of two dividing 16 */
-    for (size_t i = 0; i < n; i += per) {
-        const size_t m = n - i < per ? n - i : per;
-        const __m512 v = _mm512_maskz_loadu_ps(lane_mask(m), x + i);
-        _mm512_mask_storeu_ps(xe + i * stride, lane_mask(m * stride),
-                              _mm512_permutexvar_ps(expand, v));
+/* Lane l of expanded vector j (columns 16j + l) reads input column floor((16j + l)/stride), which
+ * is (16j)/stride plus idx[l] = floor(((16j) mod stride + l)/stride): a pattern that repeats
+ * every C = stride/gcd(stride, 16) vectors, built once per call by counting (no divisions). */
+static void expand_patterns(size_t stride, size_t C, __m512i *idx) {
+    for (size_t c = 0; c < C; c++) {
+        int32_t lane[16];
+        for (size_t l = 0, col = 0, rem = (16 * c) % stride; l < 16; l++) {
+            lane[l] = (int32_t)col;
+            if (++rem == stride) rem = 0, col++;
+        }
+        idx[c] = _mm512_loadu_si512(lane);
+    }
+}
+
+/* Rows of input columns x[0..n) to xe[0..n*stride), each column repeated stride (2 to 15) times:
+ * per vector of 16 expanded columns, one masked load of the (at most 9) columns it repeats, a
+ * permute and a store. */
+void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, const float *x,
+                                      size_t x_rstride, float *xe, size_t xe_rstride) {
+    const size_t low_bit = stride & (~stride + 1), C = stride / (low_bit < 16 ? low_bit : 16);
+    const size_t total = n * stride, step = 16 / stride, step_rem = 16 % stride;
+    __m512i idx[16];
+    expand_patterns(stride, C, idx);
+    if (C == 1) { /* stride 2, 4, 8: every vector repeats 16/stride whole columns */
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < n; j += step) {
+                const size_t m = n - j < step ? n - j : step;
+                const __m512 v = _mm512_maskz_loadu_ps(lane_mask(m), x + i * x_rstride + j);
+                _mm512_mask_storeu_ps(xe + i * xe_rstride + j * stride, lane_mask(m * stride),
+                                      _mm512_permutexvar_ps(idx[0], v));
+            }
+        return;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        const float *xi = x + i * x_rstride;
+        float *xei = xe + i * xe_rstride;
+        /* first = 16j/stride and rem = 16j mod stride, kept by counting. */
+        for (size_t j = 0, c = 0, first = 0, rem = 0; 16 * j < total; j++) {
+            const size_t left = total - 16 * j, avail = n - first;
+            const __m512 v = _mm512_maskz_loadu_ps(lane_mask(avail < 16 ? avail : 16), xi + first);
+            _mm512_mask_storeu_ps(xei + 16 * j, lane_mask(left < 16 ? left : 16),
+                                  _mm512_permutexvar_ps(idx[c], v));
+            c = c + 1 == C ? 0 : c + 1;
+            first += step, rem += step_rem;
+            if (rem >= stride) rem -= stride, first++;
+        }
     }
 }
