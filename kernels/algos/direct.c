@@ -300,21 +300,25 @@ static void choose_loop_order(const tconv_plan *plan, direct_state *st) {
  * s2 p1 32 -> 32 801 -> 1365, CycleGAN 128 -> 64 25.9 -> 53.8 ms, Mask R-CNN k2 s2 256 -> 256 994
  * -> 4622; single runs before masks: DCGAN 512 -> 256 71 -> 7 GFLOP/s, U-Net 128 -> 64 53 ->
  * 31). */
-static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
+int tconv_direct_takes_rowconv(const tconv_geometry *g, const tconv_kernels *k) {
 #if TCONV_HAVE_AVX512
-    const tconv_shape *s = &plan->g.s;
+    const tconv_shape *s = &g->s;
     int64_t sw = s->stride_w;
     int shape_fits = s->dilation_w == 1 && (sw < 16 || sw % 16 == 0);
     int64_t kw = s->kernel_w;
     /* stride 1 has one phase: nothing to gain, and 16 weight copies per tap. */
-    int few_channels = sw >= 2 && kw >= 2 && plan->g.cout_g <= 3;
+    int few_channels = sw >= 2 && kw >= 2 && g->cout_g <= 3;
     int one_tap_mostly_live = (sw == 4 || sw == 8) && kw <= sw && 8 * kw >= 5 * sw;
     int wanted = few_channels || (sw >= 8 && kw % sw == 0) || one_tap_mostly_live;
-    return plan->k.isa == TCONV_ISA_avx512 && weights_finite && shape_fits && wanted;
+    return k->isa == TCONV_ISA_avx512 && shape_fits && wanted;
 #else
-    (void)plan, (void)weights_finite;
+    (void)g, (void)k;
     return 0;
 #endif
+}
+
+static int choose_rowconv(const tconv_plan *plan, int weights_finite) {
+    return weights_finite && tconv_direct_takes_rowconv(&plan->g, &plan->k);
 }
 
 /* rowconv's expanded rows (stride_w < 16, see tconv_rowconv_job): the vector at q (a multiple of

@@ -46,6 +46,9 @@ tconv_algo tconv_auto_choose_dense(const tconv_geometry *g, const tconv_kernels 
  * sparse; gemm_blas gets gemm's estimate). tune = 1 scales it to skip candidates that cannot fit
  * in its budget. */
 double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_algo algo);
+/* direct's rowconv path for this shape and ISA, finite weights assumed (choose_rowconv in
+ * direct.c; AUTO's model takes it as a feature). */
+int tconv_direct_takes_rowconv(const tconv_geometry *g, const tconv_kernels *k);
 
 /* Weight density (nonzeros / weights) at or below which sparse beats the best dense algorithm
  * on this layer class (kernels/algos/sparse.c, measured: results/READING.md "Sparse weights"). */
