@@ -125,7 +125,9 @@ def up(v, m):
 def model_features(s, isa, rowconv):
     """The log-linear model's features (kernels/algos/auto.c, model_features): a run of algorithm
     a takes exp(sum(coef[a][i] * feature[i])) seconds. rowconv: direct takes its rowconv path on
-    this shape (the direct row's kernel label; tconv_direct_takes_rowconv in C)."""
+    this shape (the direct row's kernel label; tconv_direct_takes_rowconv in C); two more features
+    say whether that path masks lanes (kernel_w not a multiple of stride_w) and whether stride_w
+    does not divide 16 (weight classes)."""
     f = features(s)
     mr = TILES[isa]["conv"]
     gm, gn = TILES[isa]["gemm"]
@@ -144,7 +146,9 @@ def model_features(s, isa, rowconv):
     return [1.0, math.log(max(useful, 1)), math.log(max(nominal, 1)), math.log(y), math.log(x),
             math.log(f["cin_g"]), math.log(up(f["cout_g"], mr) / f["cout_g"]),
             math.log(taps_per_phase), 1.0 if f["gaps"] else 0.0, math.log(gemm_pad),
-            math.log(s["iw"]), 1.0 if rowconv else 0.0]
+            math.log(s["iw"]), 1.0 if rowconv else 0.0,
+            1.0 if rowconv and s["kw"] % s["sw"] != 0 else 0.0,
+            1.0 if rowconv and 16 % s["sw"] != 0 else 0.0]
 
 
 RIDGE = 10.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)

@@ -19,68 +19,88 @@
  *   (round_up(cout_g, mr) / cout_g: why 128->3 layers are slow on direct), log taps per stride
  *   phase (direct's work per phase; below 1 when k < s and phases get no tap at all, where direct
  *   still walks every output), k < s itself, log of the GEMM tile waste (M = cout_g*taps and
- *   N = in_plane rounded up to the tile), log in_w (row length: per-row set-up).
+ *   N = in_plane rounded up to the tile), log in_w (row length: per-row set-up), and whether
+ *   direct takes its rowconv path (tconv_direct_takes_rowconv: a different kernel with its own
+ *   costs, 2-5x faster than the phase path where it is taken; the bench labels direct's rows with
+ *   it, which is where tune_auto.py reads it), and on that path whether lanes are masked
+ *   (kernel_w not a multiple of stride_w) and whether stride_w does not divide 16 (weight
+ *   classes, slower tiles).
  *
- * DERIVATION. Run results/fit/vm-20261129-2053-fit.json (committed):
+ * DERIVATION. Run results/fit/vm-20261130-0002-fit.json (committed):
  * build/release/bench/tconv-bench
  * --sweep=default --threads=1 --peers=none --benchmark_filter='^(direct|gemm|sparse)/avx512/'
  * --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true, on the 2-vCPU Xeon
- * (Sapphire Rapids class, AVX-512; 2026-11-29, one other benchmark running on the second core),
- * 107 sweep shapes and the 18 real layers, medians of 3, after direct's larger register tiles
- * for short phase rows and gemm's in-place B for small M. Rule: the lowest estimate among direct,
- * gemm and sparse (tconv_auto_choose). Ridge weight 10 (every term, the constant too): with the
- * 66 terms per algorithm and 125 shapes, plain least squares overfits. Hit rate (choice within
- * 10% of the fastest of ours) on the fit run: in-sample 18 of 18 layers and 95 of 107 sweep shapes
- * (88.8%); leave-one-out (each shape predicted by a fit without it) 18 of 18 and 92 of 107
- * (86.0%). The log-linear model of the same 11 features alone: in-sample 83 of 107, leave-one-out
- * 82 of 107 and 16 of 18. A depth-2..6 decision tree on these and other features (k, s, p, k/s,
- * plane sizes, useful fraction) did no better than 80 of 107 leave-one-out (previous fit run).
- * On a held-out run (the bench run vm-20261129-2121, taken after rowconv's expanded rows made
- * direct 1.2-1.8x faster on 1-channel shapes with k a multiple of s) the measured auto rows hit
- * 18 of 18 layers and 92 of 107 sweep shapes (86.0%). A refit on a fit run of that final code
- * (results/fit/vm-20261129-2129-fit.json) scored the same there (92 of 107, 18 of 18; in-sample 90
- * of 107, leave-one-out 85 of 107), so these coefficients were kept. Between runs, even a lookup
- * of one run's fastest algorithm per shape hits only 103-105 of 107 on another; a shape table
- * would get near that on the sweep but leave-one-out showed it does not carry to other shapes.
- * tune = 1 measures instead. Only avx512 was swept: the other ISAs use these coefficients with
- * their own tile sizes. */
+ * (Sapphire Rapids class, AVX-512; 2026-11-30, the second core idle), 107 sweep shapes and the 18
+ * real layers, medians of 3, after rowconv's masked lanes and general strides and gemm's narrower
+ * fusion. Rule: the lowest estimate among direct, gemm and sparse (tconv_auto_choose). Ridge
+ * weight 10 (every term, the constant too): with 105 terms per algorithm and 125 shapes, plain
+ * least squares overfits. Hit rate (choice within 10% of the fastest of ours), leave-one-out (each
+ * shape predicted by a fit without it), sweep / layers:
+ *   the 11 features of the previous model (no rowconv flags):      80 / 16 of 107 / 18
+ *   + rowconv taken:                                                81 / 16
+ *   + rowconv taken, masked lanes, stride_w not dividing 16:        87 / 16  (in-sample 89 / 18)
+ *   + gemm fused (every output one tap), or log k and log s:        no better
+ * ridge weights 1 / 3 / 30 on the 12-feature model: 78 / 79 / 80 of 107. On the previous fit run
+ * (vm-20261129-2129, before masks) the rowconv flag alone took leave-one-out from 85 to 96 of 107.
+ * The held-out figure (the auto rows of the next bench run) is in README.md and RESULTS.md.
+ * Between runs, even a lookup of one run's fastest algorithm per shape hits only 103-105 of 107 on
+ * another (the algorithms are often within 10% of each other); a shape table would get near that
+ * on the sweep but leave-one-out showed it does not carry to other shapes. tune = 1 measures
+ * instead. Only avx512 was swept: the other ISAs use these coefficients with their own tile sizes
+ * (rowconv is AVX-512 only, so its flags are 0 there).
+ */
 
-enum { FEATURES = 11, TERMS = FEATURES + (FEATURES - 1) * FEATURES / 2 };
+enum { FEATURES = 14, TERMS = FEATURES + (FEATURES - 1) * FEATURES / 2 };
 typedef struct model {
     double direct[TERMS], gemm[TERMS], sparse[TERMS];
 } model;
 
 static const model fitted_avx512 = {
-    {-0.195463,  -0.60855,    -0.641222,    -0.410597,   -0.429355,   -0.0750033, -0.340326,
-     -0.176916,  -0.00972015, -0.105346,    -0.179087,   0.0407244,   0.0226144,  0.0121578,
-     0.0580439,  -0.00784228, 0.111636,     -0.0178333,  0.0583351,   -0.0326582, 0.00382104,
-     0.00985372, -0.0458744,  0.0111321,    -0.00964563, 0.0523767,   0.0249514,  0.0583351,
-     -0.0752497, -0.0182923,  -0.000775065, 0.0869712,   -0.0530175,  -0.0345603, -0.0298675,
-     0.0232462,  -0.140684,   0.0318441,    -0.0797398,  -0.0462524,  0.0517927,  0.00114418,
-     -0.140317,  0.203712,    -0.0144622,   0.117254,    0.131298,    -0.039771,  -0.0864172,
-     0.130809,   -0.0702073,  -0.688641,    -0.131172,   0.0421838,   -0.282006,  -0.0434823,
-     0.0207398,  0.126714,    -0.129356,    0.0178082,   -0.00972015, -0.0122681, -0.02695,
-     -0.0373455, 0.0366922,   0.0175386},
-    {-0.200565,  -0.57464,    -0.60837,    -0.43042,   -0.444628,   -0.0328981,  -0.412932,
-     -0.166517,  -0.00372912, -0.0922738,  -0.208379,  0.0516112,   0.0441326,   0.00488803,
-     0.0601945,  -0.0585965,  0.148129,    -0.0486009, 0.0346027,   -0.0581384,  0.0151762,
-     0.0366461,  -0.0673027,  0.0217562,   -0.0265941, 0.051197,    -0.0164771,  0.0346027,
-     -0.0993877, -0.0198267,  -0.00407498, 0.0258143,  -0.105184,   -0.00726872, -0.0425778,
-     -0.0431721, -0.0963154,  0.0236656,   -0.0557782, -0.0635838,  -0.0272614,  0.00798786,
-     -0.0282836, 0.230692,    -0.00962475, 0.153902,   0.0814919,   -0.0888011,  -0.00760504,
-     0.114259,   -0.107831,   -0.818161,   -0.0720871, -0.00425528, -0.242941,   -0.0568782,
-     0.0340878,  0.0879286,   -0.166481,   0.0449096,  -0.00372912, 0.038222,    -0.0103393,
-     0.00780137, 0.0583285,   0.0389138},
-    {-0.186056,   -0.593593,   -0.611211,  -0.417606,  -0.41218,    -0.0114709,  -0.387968,
-     -0.195435,   -0.00715304, -0.104077,  -0.199957,  -0.155185,   -0.0409552,  0.067769,
-     0.00676827,  0.0669018,   0.115645,   -0.0331419, 0.0409809,   0.0259667,   -0.0168266,
-     0.109946,    -0.00658389, -0.0134102, 0.0838891,  0.085706,    0.175028,    0.0409809,
-     -0.00141882, -0.0350616,  0.0742092,  0.126787,   -0.00730913, -0.0504874,  0.0467451,
-     -0.0214562,  -0.163726,   0.0647301,  -0.0427243, -0.0143844,  0.0108263,   0.0436025,
-     -0.0728972,  0.2309,      0.0074507,  0.132545,   0.195285,    -0.00570133, -0.0332323,
-     0.211635,    -0.0585515,  -0.787832,  -0.124857,  0.00675339,  -0.325197,   -0.0943698,
-     0.0446104,   0.0975299,   -0.155886,  0.0252038,  -0.00715304, -0.004487,   -0.0198324,
-     -0.0868267,  0.00952443,  0.0320472},
+    {-0.181751,  -0.598095,   -0.624302,   -0.416049,   -0.439646,   -0.0842864,  -0.294191,
+     -0.152926,  -0.0163505,  -0.0917848,  -0.179865,   -0.0407658,  -0.00645089, -0.00201501,
+     0.0383463,  0.0210295,   0.0102048,   0.0579585,   -0.0107437,  0.0960659,   -0.010826,
+     0.0421472,  -0.0472711,  0.00198485,  -0.0308512,  0.0171991,   0.0137143,   0.00814363,
+     -0.0404366, -0.00406797, -0.0119289,  0.0589106,   0.0272935,   0.0421472,   -0.077323,
+     -0.0278748, -0.0446499,  0.0194173,   0.0151569,   0.0261814,   0.0643542,   -0.0989755,
+     -0.0901151, -0.0245339,  -0.00975625, -0.138133,   0.0362386,   -0.0572978,  0.0164618,
+     -0.0525813, -0.0560757,  -0.00477804, 0.0630223,   0.00384997,  -0.101822,   0.231425,
+     -0.0130846, 0.16124,     -0.0353521,  0.0973336,   0.160722,    0.149922,    -0.0409574,
+     -0.0111557, 0.117575,    -0.0673075,  0.0378191,   0.000419252, 0.0409494,   -0.662068,
+     -0.108378,  -0.0364087,  -0.231971,   -0.048092,   -0.0343245,  -0.0182211,  0.0247809,
+     0.0202528,  0.0643006,   -0.162785,   0.0193747,   -0.0365876,  0.00341226,  0.0227126,
+     -0.0163505, 0.0232143,   -0.0453333,  -0.00838941, -0.00838941, 0.0156644,   -0.0774616,
+     0.0561301,  -0.0482133,  0.0644537,   0.00677645,  0.0184421,   0.0506897,   -0.0178857,
+     0.0268962,  -0.0407658,  -0.00645089, -0.00201501, -0.00645089, 0.0231041,   -0.00201501},
+    {-0.187184,   -0.577526,   -0.606149,   -0.436454,  -0.454685,  -0.0591453,  -0.343121,
+     -0.135104,   -0.00441701, -0.0867135,  -0.200288,  -0.0592545, -0.0115663,  -0.0172169,
+     0.0510751,   0.0451064,   -0.00866487, 0.0643526,  -0.0662468, 0.126457,    -0.0406644,
+     0.00912158,  -0.0432354,  0.0212832,   -0.0168168, 0.0315438,  0.0319764,   0.0373116,
+     -0.0628622,  0.0330618,   -0.0327669,  0.0472514,  -0.0274603, 0.00912158,  -0.0765258,
+     -0.0108664,  -0.0437937,  0.0278513,   0.0302605,  0.0193506,  -0.00202572, -0.144995,
+     -0.0139547,  -0.0456537,  -0.0231601,  -0.105341,  0.0289456,  -0.0473222,  -0.00273556,
+     -0.0810951,  -0.0587716,  -0.0269696,  -0.0182857, 0.00673181, -0.0268845,  0.190024,
+     -0.0254974,  0.128731,    -0.0377888,  0.0668883,  0.185781,   0.0783111,   -0.0883702,
+     -0.00239132, 0.117124,    -0.104761,   -0.0272456, 0.0263482,  0.0918738,   -0.792596,
+     -0.073865,   -0.0103335,  -0.226943,   -0.0509229, -0.0725953, -0.0531471,  -0.042176,
+     0.0341798,   0.0359181,   -0.14511,    0.0440593,  0.030224,   0.0085627,   0.019593,
+     -0.00441701, 0.0404169,   -0.0122466,  0.00385479, 0.00385479, 0.0159648,   -0.0442036,
+     0.0361006,   -0.0794909,  0.0345419,   0.00685494, 0.0308287,  0.0717575,   -0.0320685,
+     -0.01273,    -0.0592545,  -0.0115663,  -0.0172169, -0.0115663, 0.0268058,   -0.0172169},
+    {-0.174573,   -0.592988,   -0.602387,   -0.417741,   -0.412435,   -0.039636,   -0.331819,
+     -0.169239,   -0.00574337, -0.100434,   -0.185716,   -0.0371021,  -0.00374761, -0.0257542,
+     -0.177251,   -0.0471611,  0.072143,    -0.00190638, 0.0672317,   0.089579,    -0.0368575,
+     0.0420936,   0.0240985,   -0.0167317,  -0.0344292,  0.0136255,   0.0227982,   0.121811,
+     0.0113553,   -0.014259,   0.0702555,   0.0946703,   0.189932,    0.0420936,   0.00561294,
+     -0.0241231,  -0.0637064,  0.00383412,  0.0199714,   0.0923502,   0.09217,     -0.0255224,
+     -0.0724552,  0.0590926,   -0.0178831,  -0.13263,    0.0617576,   0.0241416,   -0.0050957,
+     -0.153182,   -0.0222918,  0.0357987,   0.0125226,   0.0462971,   -0.0650216,  0.220987,
+     -0.00513594, 0.125114,    -0.0200678,  0.140214,    0.166832,    0.17112,     -0.0163909,
+     -0.0331736,  0.187373,    -0.0517434,  -0.0578824,  0.00071338,  0.146783,    -0.777622,
+     -0.115324,   0.0106149,   -0.317941,   -0.0809797,  0.00950171,  -0.0109613,  -0.0442882,
+     0.0332741,   0.0938479,   -0.189928,   0.032292,    -0.0151694,  0.0268322,   0.0260555,
+     -0.00574337, 0.0100746,   -0.015924,   0.00435466,  0.00435466,  -0.00712431, -0.127454,
+     0.0163793,   -0.0474034,  0.021765,    -0.0163718,  0.0247308,   0.0875069,   -0.0103906,
+     -0.00444183, -0.0371021,  -0.00374761, -0.0257542,  -0.00374761, -0.025164,   -0.0257542},
 };
 
 static double round_up(double v, size_t m) {
@@ -115,6 +135,9 @@ static void model_features(const tconv_geometry *g, const tconv_kernels *k, doub
     f[9] = log(round_up(cout * taps, k->gemm.mr) * round_up(plane, k->gemm.nr) /
                (cout * taps * plane));
     f[10] = log_count((double)g->in_w);
+    f[11] = tconv_direct_takes_rowconv(g, k);
+    f[12] = f[11] && s->kernel_w % s->stride_w != 0;
+    f[13] = f[11] && 16 % s->stride_w != 0;
 }
 
 /* The features, then f[i]*f[j] for 1 <= i <= j (f[0] is the constant 1), in
