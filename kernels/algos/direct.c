@@ -359,9 +359,10 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     size_t sw = (size_t)s->stride_w, kw = (size_t)s->kernel_w, kh = (size_t)s->kernel_h;
     size_t low_bit = sw & (~sw + 1), C = sw / (low_bit < 16 ? low_bit : 16), n;
     st->rc_taps = tconv_div_up(kw, sw);
-    st->rc_slots = st->rc_taps * C;
-    tconv_status rc = tconv_size_mul(g, "rowconv weights", &st->rc_ky_stride, st->rc_slots * 16,
-                                     g->cin_g * g->cout_g);
+    /* Checked before any product is formed: a hostile kernel_w makes taps x classes x 16 wrap. */
+    tconv_status rc = tconv_size_mul4(g, "rowconv weights", &st->rc_ky_stride, st->rc_taps, C * 16,
+                                      g->cin_g, g->cout_g);
+    st->rc_slots = st->rc_taps * C; /* below rc_ky_stride when that did not overflow */
     if (rc == TCONV_OK)
         rc = tconv_size_mul(g, "rowconv weights", &n, st->rc_ky_stride, kh * g->groups);
     if (rc == TCONV_OK)
