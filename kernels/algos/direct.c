@@ -357,7 +357,7 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     size_t sw = (size_t)s->stride_w, kw = (size_t)s->kernel_w, kh = (size_t)s->kernel_h;
-    size_t low_bit = sw & (~sw + 1), C = sw / (low_bit < 16 ? low_bit : 16), n;
+    size_t C = tconv_rowconv_classes(sw), n;
     st->rc_taps = tconv_div_up(kw, sw);
     /* Checked before any product is formed: a hostile kernel_w makes taps x classes x 16 wrap. */
     tconv_status rc = tconv_size_mul4(g, "rowconv weights", &st->rc_ky_stride, st->rc_taps, C * 16,

@@ -72,6 +72,12 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
  * at 75-92/104-108/95-99 (bench, avx512 t1, medians of 3, two rounds): the group's weights are
  * streamed once per vector tile, so more vectors per tile means less weight traffic. */
 #define TCONV_ROWCONV_MAX_ROWS 6
+/* rowconv's weight classes for stride_w: stride/gcd(stride, 16), the vectors after which a row's
+ * lane pattern repeats (1 for strides dividing 16 or multiples of 16). */
+static inline size_t tconv_rowconv_classes(size_t stride) {
+    size_t low_bit = stride & (~stride + 1); /* the largest power of two dividing stride */
+    return stride / (low_bit < 16 ? low_bit : 16);
+}
 typedef struct tconv_rowconv_job {
     size_t rows, channels, row_taps;
     const float *const *x_rows; /* per row tap: (expanded) row of channel 0 at column 0 */

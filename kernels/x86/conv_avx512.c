@@ -464,7 +464,7 @@ static void expand_patterns(size_t stride, size_t C, __m512i *idx) {
  * permute and a store. */
 void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, const float *x,
                                       size_t x_rstride, float *xe, size_t xe_rstride) {
-    const size_t low_bit = stride & (~stride + 1), C = stride / (low_bit < 16 ? low_bit : 16);
+    const size_t C = tconv_rowconv_classes(stride);
     const size_t total = n * stride, step = 16 / stride, step_rem = 16 % stride;
     __m512i idx[16];
     expand_patterns(stride, C, idx);
