@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,9 +36,14 @@ __attribute__((used)) const char *__asan_default_options(void) {
 #endif
 
 #define P2(e) ((int64_t)1 << (e))
-/* A plan creation or FLOP count that has not failed or finished after this long hangs: the
- * refusals below take microseconds, and the sanitized build is at most ~10x slower. */
+/* A plan creation or FLOP count that has not failed or finished after this much CPU time hangs:
+ * the refusals below take microseconds, and the sanitized build is at most ~10x slower. CPU time,
+ * not wall time: under qemu-aarch64 on a loaded 2-CPU machine, test_many_phases_fast took over
+ * 20 s of wall time for about 6 s of work. */
 #define HANG_SECONDS 20
+/* A child blocked without using CPU (a deadlock) is caught by a wall-clock alarm this many times
+ * longer. */
+#define WALL_FACTOR 10
 
 /* TCONV_TEST_HANG_SECONDS raises the limit for instrumented builds: scripts/coverage.sh counts
  * with atomic profile updates, which slow the plan-time loops here about tenfold (the hangs this
@@ -75,20 +81,26 @@ static int setup(void **state) {
     return 0;
 }
 
-/* Runs fn in a child process under an alarm; fails the test when the child hangs or fails. */
+/* Runs fn in a child process under a CPU-time limit and a wall-clock alarm; fails the test when
+ * the child hangs (spins or blocks) or fails. */
 static void expect_fast(int (*fn)(void), const char *what) {
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        alarm(hang_seconds());
+        const struct rlimit cpu = {hang_seconds(), hang_seconds() + 1};
+        if (setrlimit(RLIMIT_CPU, &cpu) != 0) _exit(3);
+        alarm(WALL_FACTOR * hang_seconds());
         exit(fn()); /* exit, not _exit: LeakSanitizer runs in the child */
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+        fail_msg("%s: still running after %u s of CPU time (a hang where a fast answer is due)",
+                 what, hang_seconds());
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-        fail_msg("%s: still running after %u s (a hang where a fast answer is due)", what,
-                 hang_seconds());
+        fail_msg("%s: still running after %u s (blocked where a fast answer is due)", what,
+                 WALL_FACTOR * hang_seconds());
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("%s: child failed (status 0x%x; see its output above)", what, status);
 }
