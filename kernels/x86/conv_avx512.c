@@ -493,3 +493,22 @@ void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, cons
         }
     }
 }
+
+/* y[0..n) = value with 64-byte stores: one masked store up to the next 64-byte boundary (y is
+ * float-aligned), then aligned vectors, four per step, and a masked tail. Copies bits, so every
+ * element is exactly value. */
+void tconv_f32_fill__avx512(float *y, size_t n, float value) {
+    const __m512 v = _mm512_set1_ps(value);
+    size_t head = ((64 - ((uintptr_t)y & 63)) & 63) / sizeof(float);
+    if (head > n) head = n;
+    if (head) _mm512_mask_storeu_ps(y, lane_mask(head), v);
+    size_t i = head;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        _mm512_store_ps(y + i, v);
+        _mm512_store_ps(y + i + VW, v);
+        _mm512_store_ps(y + i + 2 * VW, v);
+        _mm512_store_ps(y + i + 3 * VW, v);
+    }
+    for (; i + VW <= n; i += VW) _mm512_store_ps(y + i, v);
+    if (i < n) _mm512_mask_storeu_ps(y + i, lane_mask(n - i), v);
+}
