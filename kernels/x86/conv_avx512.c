@@ -417,6 +417,65 @@ static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4
  * every vector of the row, so the group's weights (channels x row taps x T x R vectors: 32 KB for
  * FCN) come from L1 for its later vector tiles. Vectors go class by class (v, v + C, ..), in
  * balanced tiles. */
+/* A whole row of P vectors (0..P-1) in one call when the weight classes alternate (C > 1, stride_w
+ * < 16; taken only for 1-3 output channels, see tconv_direct_takes_rowconv) and the row fits one
+ * tile: vector p has class (h0 + p) mod C, so it loads its own weight vector and mask, where
+ * rc_tile groups vectors by class to share them. Short rows otherwise went as one tile call per
+ * class, each with one vector (i16 k2 s3 c1: three calls of P = 1 per row, whose set-up was most
+ * of the time). */
+INLINE void rc_row_tile(const tconv_rowconv_job *jb, const int R, const int P, size_t C,
+                        size_t h0) {
+    const size_t T = jb->taps_per_lane, sw = jb->stride, q = jb->pad - jb->pad % 16;
+    const size_t slot_stride = (size_t)R * 16, slot_t = C * slot_stride;
+    const size_t c_stride = jb->slots * slot_stride;
+    size_t hs[8];
+    EACH8(p, 0, P, hs[p] = p == 0 ? h0 : hs[p - 1] + 1 == C ? 0 : hs[p - 1] + 1);
+    __m512 acc[3][8];
+    EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r]); EACH8(p, 0, P, acc[r][p] = b));
+    for (size_t c = 0; c < jb->channels; c++)
+        for (size_t rt = 0; rt < jb->row_taps; rt++) {
+            const float *xr = jb->x_rows[rt] + c * jb->x_cstride + q;
+            const float *wr = jb->w_rows[rt] + c * c_stride;
+            for (size_t t = 0; t < T; t++, xr -= sw, wr += slot_t) {
+                const uint16_t *masks = jb->lane_masks + t * C;
+                EACH8(p, 0, P, const __m512 xv = _mm512_loadu_ps(xr + 16 * (size_t)p);
+                      const __mmask16 k = (__mmask16)masks[hs[p]];
+                      const float *wp = wr + hs[p] * slot_stride;
+                      EACH8(r, 0, R,
+                            acc[r][p] = _mm512_mask3_fmadd_ps(_mm512_loadu_ps(wp + (size_t)r * 16),
+                                                              xv, acc[r][p], k)));
+            }
+        }
+    const int64_t out_w = (int64_t)jb->out_w;
+    EACH8(
+        p, 0, P, const int64_t ox0 = 16 * (int64_t)p - (int64_t)(jb->pad % 16);
+        const int64_t lo = ox0 < 0 ? -ox0 : 0;
+        const int64_t hi = out_w - ox0 < 16 ? out_w - ox0 : 16; if (lo < hi) {
+            EACH8(r, 0, R, rc_store(jb->y + (size_t)r * jb->y_cstride, ox0, lo, hi, acc[r][p]));
+        });
+}
+
+typedef void rc_row_tile_fn(const tconv_rowconv_job *jb, size_t C, size_t h0);
+#define RC_ROW_TILE(R, P)                                                                          \
+    static void rc_row_tile_##R##x##P(const tconv_rowconv_job *jb, size_t C, size_t h0) {          \
+        rc_row_tile(jb, R, P, C, h0);                                                              \
+    }
+/* clang-format off */
+RC_ROW_TILE(1, 1) RC_ROW_TILE(1, 2) RC_ROW_TILE(1, 3) RC_ROW_TILE(1, 4) RC_ROW_TILE(1, 5)
+RC_ROW_TILE(1, 6) RC_ROW_TILE(1, 7) RC_ROW_TILE(1, 8) RC_ROW_TILE(2, 1) RC_ROW_TILE(2, 2)
+RC_ROW_TILE(2, 3) RC_ROW_TILE(2, 4) RC_ROW_TILE(2, 5) RC_ROW_TILE(2, 6) RC_ROW_TILE(2, 7)
+RC_ROW_TILE(2, 8) RC_ROW_TILE(3, 1) RC_ROW_TILE(3, 2) RC_ROW_TILE(3, 3) RC_ROW_TILE(3, 4)
+RC_ROW_TILE(3, 5) RC_ROW_TILE(3, 6) RC_ROW_TILE(3, 7)
+#define RC_ROW_MAX_ROWS 3
+static rc_row_tile_fn *const rc_row_tiles[RC_ROW_MAX_ROWS][8] = {
+    {rc_row_tile_1x1, rc_row_tile_1x2, rc_row_tile_1x3, rc_row_tile_1x4, rc_row_tile_1x5,
+     rc_row_tile_1x6, rc_row_tile_1x7, rc_row_tile_1x8},
+    {rc_row_tile_2x1, rc_row_tile_2x2, rc_row_tile_2x3, rc_row_tile_2x4, rc_row_tile_2x5,
+     rc_row_tile_2x6, rc_row_tile_2x7, rc_row_tile_2x8},
+    {rc_row_tile_3x1, rc_row_tile_3x2, rc_row_tile_3x3, rc_row_tile_3x4, rc_row_tile_3x5,
+     rc_row_tile_3x6, rc_row_tile_3x7}};
+/* clang-format on */
+
 /* a/b for the tile schedule below, whose quotients are mostly known without dividing: 64-bit
  * divisions by the run-time class count and tile sizes were 55% of this function's samples, a
  * quarter of direct's time, on i16 k2 s3 c1 (perf, avx512 t1; 3 classes of one vector a row). */
@@ -438,6 +497,10 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
                      : jb->masked             ? 3
                      : jb->taps_per_lane == 2 ? 2
                                               : 0;
+    if (kind == 5 && rows <= RC_ROW_MAX_ROWS && nv <= rc_max_vectors[rows - 1]) {
+        rc_row_tiles[rows - 1][nv - 1](jb, C, jb->class0);
+        return;
+    }
     for (size_t g = 0, r0 = 0; g < groups; g++) {
         const size_t R = base + (g < extra), pmax = rc_max_vectors[R - 1];
         for (size_t cls = 0, h = jb->class0; cls < C && cls < nv;
