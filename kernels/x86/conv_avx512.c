@@ -433,7 +433,7 @@ INLINE void rc_row_tile(const tconv_rowconv_job *jb, const int R, const int P, s
     const size_t c_stride = jb->slots * slot_stride;
     size_t hs[8];
     EACH8(p, 0, P, hs[p] = p == 0 ? h0 : hs[p - 1] + 1 == C ? 0 : hs[p - 1] + 1);
-    __m512 acc[3][8];
+    __m512 acc[8][8]; /* 8 x 8 as in rc_tile: EACH8 names every index (clang -Warray-bounds) */
     EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r]); EACH8(p, 0, P, acc[r][p] = b));
     for (size_t c = 0; c < jb->channels; c++)
         for (size_t rt = 0; rt < jb->row_taps; rt++) {
