@@ -38,6 +38,11 @@ static const tconv_shape shapes[] = {
     {1, 5, 9, 2, 13, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
     {1, 40, 16, 3, 15, 4, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1},
     {1, 5, 10, 2, 14, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    /* direct's bias-only fills (tconv_f32_fill__avx512) around kernel_w = 1 phase rows, with
+     * output padding: whole planes of 285 and 2 x 3 x 1517 floats whose ends are not 64-byte
+     * aligned, and rows no kernel row reaches, which the row tiles leave out. */
+    {1, 1, 1, 5, 7, 1, 1, 3, 3, 0, 0, 2, 1, 1, 1, 1},
+    {2, 2, 3, 3, 5, 1, 1, 8, 8, 0, 0, 3, 5, 1, 1, 1},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s

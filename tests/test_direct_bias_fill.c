@@ -44,6 +44,8 @@ static tconv_shape case_shape(size_t i) {
         s = square(1, 2, 3, 1, 2, 100, 1, 1, 0, 0, 1);
         s.stride_h = 200, s.out_pad_h = 199;
         return s;
+    case 8: /* kernel_w = 1 phase rows (k1 s3, output padding): two of three rows are bias only */
+        return square(1, 1, 1, 1, 16, 16, 1, 3, 0, 2, 1);
     default: /* rowconv on AVX-512 (kernel_w a multiple of stride_w, 3 channels) with rows that
               * no kernel row reaches; out_w not a multiple of the stride */
         s = square(1, 2, 3, 1, 5, 7, 8, 8, 3, 5, 1);
@@ -51,7 +53,7 @@ static tconv_shape case_shape(size_t i) {
         return s;
     }
 }
-#define N_CASES 9
+#define N_CASES 10
 
 /* 1 when some (ky, iy) lands on oy: oy = iy*s - p + ky*d, iy inside the input. */
 static int axis_reached(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {

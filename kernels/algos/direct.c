@@ -21,7 +21,9 @@ typedef struct direct_state {
     uint32_t *col_tap; /* kx of each column tap of a segment */
     size_t *col_input; /* column of the segment's first pixel for that kx in a (padded) row */
     const float **x_taps, **w_taps; /* per thread slot, g->taps each */
-    size_t *row_order; /* output rows phase by phase (py, py + sh, ..., then py + 1, ...) */
+    size_t *row_order; /* output rows phase by phase (py, py + sh, ..., then py + 1, ...), the
+                          rows some kernel row reaches first (see plan_row_tiles) */
+    size_t tap_rows;   /* those rows: the first tap_rows of row_order, the tiles' range */
     size_t row_tile;   /* rows of row_order per parallel task */
     /* One group's input re-laid out as [iy][c][pad_left zeros, ix, pad_right zeros], or NULL
      * when the plain [c][iy][ix] layout is the same thing (one channel, no padding). The
@@ -462,18 +464,31 @@ static tconv_status plan_fill_runs(tconv_plan *plan, direct_state *st) {
     return TCONV_OK;
 }
 
+/* Whether some kernel row reaches output row oy (else it is only the bias, fill_bias_runs). */
+static int row_has_taps(const direct_state *st, size_t oy) {
+    return st->rows.start[oy] != st->rows.start[oy + 1];
+}
+
 /* The rows in phase order (the serial loop order) and the tile of them one task computes: about
- * 4 tasks per thread over (channel block, rows); one thread takes all rows at once. */
+ * 4 tasks per thread over (channel block, rows); one thread takes all rows at once. Rows that no
+ * kernel row reaches go last and outside the tiles' range: with k < s along h most rows are
+ * only the bias (k1 s8: 105 of 121), and a call per such row just to return cost i16 k1 s8 c1 a
+ * fifth of direct's time (perf, avx512 t1). */
 static tconv_status plan_row_tiles(tconv_plan *plan, direct_state *st) {
     const tconv_geometry *g = &plan->g;
     size_t sh = (size_t)g->s.stride_h, r = 0;
     tconv_status rc =
         tconv_plan_alloc(plan, "row order", g->out_hs, sizeof(size_t), (void **)&st->row_order);
     if (rc != TCONV_OK) return rc;
-    for (size_t py = 0; py < sh && py < g->out_hs; py++)
-        for (size_t oy = py; oy < g->out_hs; oy += sh) st->row_order[r++] = oy;
+    for (int taps = 1; taps >= 0; taps--) {
+        for (size_t py = 0; py < sh && py < g->out_hs; py++)
+            for (size_t oy = py; oy < g->out_hs; oy += sh)
+                if (row_has_taps(st, oy) == taps) st->row_order[r++] = oy;
+        if (taps) st->tap_rows = r;
+    }
     size_t blocks = st->rowconv ? 1 : tconv_div_up(g->cout_g, plan->k.conv.mr);
-    st->row_tile = tconv_parallel_tile(g->out_hs, tconv_div_up(4 * plan->par.threads, blocks), 1);
+    st->row_tile =
+        tconv_parallel_tile(st->tap_rows, tconv_div_up(4 * plan->par.threads, blocks), 1);
     return TCONV_OK;
 }
 
@@ -552,6 +567,24 @@ static void fill_floats(float *y, size_t n, float value) {
         memcpy(y + done, y, step * sizeof(float));
         done += step;
     }
+}
+
+/* One bias-only run: 64-byte stores on AVX-512 plans; fill_floats' memcpy doubling, which gcc
+ * inlines as rep movsq (chunks of at most 2 KiB), wrote the 58 KB plane of i16 k1 s8 c1 at
+ * about 20 bytes a cycle, half of direct's time there (perf, avx512 t1). With the tap rows'
+ * tiles (plan_row_tiles), thread CPU us, avx512 t1, min of 5 repetitions, medians of 5
+ * interleaved runs against 7eb86f1 on the shared machine: i16 c1 k1 s2 0.60 -> 0.49, k1 s3
+ * 0.72 -> 0.52, k1 s4 0.86 -> 0.59, k1 s8 2.29 -> 1.70 (gemm 1.63), k2 s8 2.81 -> 2.16, k3 s8
+ * 3.37 -> 2.43, k4 s8 3.42 -> 2.74; c32 k1 s2 12.4 -> 11.5, k1 s3 17.8 -> 15.8. */
+static void fill_run(const tconv_plan *plan, float *y, size_t n, float value) {
+#if TCONV_HAVE_AVX512
+    if (plan->k.isa == TCONV_ISA_avx512) {
+        tconv_f32_fill__avx512(y, n, value);
+        return;
+    }
+#endif
+    (void)plan;
+    fill_floats(y, n, value);
 }
 
 /* One block of output channels of one output row, segments [first, last): a micro-kernel call
@@ -728,8 +761,8 @@ static void fill_bias_runs(void *context, size_t b0, size_t i0, size_t nb, size_
         float *y_block = work->y_group + b * mr * g->out_plane;
         for (size_t m = 0; m < rows; m++)
             for (size_t i = i0; i < i0 + ni; i++)
-                fill_floats(y_block + m * g->out_plane + st->fill_runs[2 * i] * g->out_ws,
-                            st->fill_runs[2 * i + 1] * g->out_ws, bias[m]);
+                fill_run(plan, y_block + m * g->out_plane + st->fill_runs[2 * i] * g->out_ws,
+                         st->fill_runs[2 * i + 1] * g->out_ws, bias[m]);
     }
 }
 
@@ -752,7 +785,8 @@ static void direct_run(const tconv_plan *plan, const float *x, float *y) {
                 tconv_parallel_2d(&plan->par, fill_bias_runs, &work,
                                   tconv_div_up(g->cout_g, plan->k.conv.mr), st->fill_run_count, 1,
                                   1);
-            tconv_parallel_2d(&plan->par, direct_tile, &work, blocks, g->out_hs, 1, st->row_tile);
+            tconv_parallel_2d(&plan->par, direct_tile, &work, blocks, st->tap_rows, 1,
+                              st->row_tile);
         }
 }
 

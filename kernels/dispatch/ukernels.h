@@ -98,6 +98,10 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *job);
 void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, const float *x,
                                       size_t x_rstride, float *xe, size_t xe_rstride);
 
+/* y[0..n) = value (AVX-512 only; direct's bias-only rows): 64-byte stores, every element exactly
+ * value. */
+void tconv_f32_fill__avx512(float *y, size_t n, float value);
+
 /* sparse_store: one output row back from stride-phase layout, plus the bias:
  *   y[j] = bias + acc[(j % stride) * phase_stride + j / stride]   for j < n
  * (column phase j % stride, cell j / stride; phase_stride floats between column phases). */

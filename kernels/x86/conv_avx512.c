@@ -417,24 +417,101 @@ static const unsigned rc_max_vectors[TCONV_ROWCONV_MAX_ROWS] = {8, 8, 7, 6, 5, 4
  * every vector of the row, so the group's weights (channels x row taps x T x R vectors: 32 KB for
  * FCN) come from L1 for its later vector tiles. Vectors go class by class (v, v + C, ..), in
  * balanced tiles. */
+/* A whole row of P vectors (0..P-1) in one call when the weight classes alternate (C > 1, stride_w
+ * < 16; taken only for 1-3 output channels, see tconv_direct_takes_rowconv) and the row fits one
+ * tile: vector p has class (h0 + p) mod C, so it loads its own weight vector and mask, where
+ * rc_tile groups vectors by class to share them. Short rows otherwise went as one tile call per
+ * class, each with one vector (i16 k2 s3 c1: three calls of P = 1 per row, whose set-up was most
+ * of the time). With div_small below, thread CPU us, avx512 t1, min of 5 repetitions, medians of
+ * 5 interleaved runs against 7eb86f1: i16 c1 k2 s3 1.87 -> 0.88 (gemm 0.69-0.71), k3 s3 2.52 ->
+ * 1.09, k4 s3 p1 2.75 -> 1.38, k5 s3 p1 3.00 -> 1.66, k6 s3 p2 3.06 -> 1.74, k7 s3 p2 3.49 ->
+ * 2.32, k8 s3 p3 3.56 -> 2.45. */
+INLINE void rc_row_tile(const tconv_rowconv_job *jb, const int R, const int P, size_t C,
+                        size_t h0) {
+    const size_t T = jb->taps_per_lane, sw = jb->stride, q = jb->pad - jb->pad % 16;
+    const size_t slot_stride = (size_t)R * 16, slot_t = C * slot_stride;
+    const size_t c_stride = jb->slots * slot_stride;
+    size_t hs[8];
+    EACH8(p, 0, P, hs[p] = p == 0 ? h0 : hs[p - 1] + 1 == C ? 0 : hs[p - 1] + 1);
+    __m512 acc[8][8]; /* 8 x 8 as in rc_tile: EACH8 names every index (clang -Warray-bounds) */
+    EACH8(r, 0, R, const __m512 b = _mm512_set1_ps(jb->bias[r]); EACH8(p, 0, P, acc[r][p] = b));
+    for (size_t c = 0; c < jb->channels; c++)
+        for (size_t rt = 0; rt < jb->row_taps; rt++) {
+            const float *xr = jb->x_rows[rt] + c * jb->x_cstride + q;
+            const float *wr = jb->w_rows[rt] + c * c_stride;
+            for (size_t t = 0; t < T; t++, xr -= sw, wr += slot_t) {
+                const uint16_t *masks = jb->lane_masks + t * C;
+                EACH8(p, 0, P, const __m512 xv = _mm512_loadu_ps(xr + 16 * (size_t)p);
+                      const __mmask16 k = (__mmask16)masks[hs[p]];
+                      const float *wp = wr + hs[p] * slot_stride;
+                      EACH8(r, 0, R,
+                            acc[r][p] = _mm512_mask3_fmadd_ps(_mm512_loadu_ps(wp + (size_t)r * 16),
+                                                              xv, acc[r][p], k)));
+            }
+        }
+    const int64_t out_w = (int64_t)jb->out_w;
+    EACH8(
+        p, 0, P, const int64_t ox0 = 16 * (int64_t)p - (int64_t)(jb->pad % 16);
+        const int64_t lo = ox0 < 0 ? -ox0 : 0;
+        const int64_t hi = out_w - ox0 < 16 ? out_w - ox0 : 16; if (lo < hi) {
+            EACH8(r, 0, R, rc_store(jb->y + (size_t)r * jb->y_cstride, ox0, lo, hi, acc[r][p]));
+        });
+}
+
+typedef void rc_row_tile_fn(const tconv_rowconv_job *jb, size_t C, size_t h0);
+#define RC_ROW_TILE(R, P)                                                                          \
+    static void rc_row_tile_##R##x##P(const tconv_rowconv_job *jb, size_t C, size_t h0) {          \
+        rc_row_tile(jb, R, P, C, h0);                                                              \
+    }
+/* clang-format off */
+RC_ROW_TILE(1, 1) RC_ROW_TILE(1, 2) RC_ROW_TILE(1, 3) RC_ROW_TILE(1, 4) RC_ROW_TILE(1, 5)
+RC_ROW_TILE(1, 6) RC_ROW_TILE(1, 7) RC_ROW_TILE(1, 8) RC_ROW_TILE(2, 1) RC_ROW_TILE(2, 2)
+RC_ROW_TILE(2, 3) RC_ROW_TILE(2, 4) RC_ROW_TILE(2, 5) RC_ROW_TILE(2, 6) RC_ROW_TILE(2, 7)
+RC_ROW_TILE(2, 8) RC_ROW_TILE(3, 1) RC_ROW_TILE(3, 2) RC_ROW_TILE(3, 3) RC_ROW_TILE(3, 4)
+RC_ROW_TILE(3, 5) RC_ROW_TILE(3, 6) RC_ROW_TILE(3, 7)
+#define RC_ROW_MAX_ROWS 3
+static rc_row_tile_fn *const rc_row_tiles[RC_ROW_MAX_ROWS][8] = {
+    {rc_row_tile_1x1, rc_row_tile_1x2, rc_row_tile_1x3, rc_row_tile_1x4, rc_row_tile_1x5,
+     rc_row_tile_1x6, rc_row_tile_1x7, rc_row_tile_1x8},
+    {rc_row_tile_2x1, rc_row_tile_2x2, rc_row_tile_2x3, rc_row_tile_2x4, rc_row_tile_2x5,
+     rc_row_tile_2x6, rc_row_tile_2x7, rc_row_tile_2x8},
+    {rc_row_tile_3x1, rc_row_tile_3x2, rc_row_tile_3x3, rc_row_tile_3x4, rc_row_tile_3x5,
+     rc_row_tile_3x6, rc_row_tile_3x7}};
+/* clang-format on */
+
+/* a/b for the tile schedule below, whose quotients are mostly known without dividing: 64-bit
+ * divisions by the run-time class count and tile sizes were 55% of this function's samples, a
+ * quarter of direct's time, on i16 k2 s3 c1 (perf, avx512 t1; 3 classes of one vector a row). */
+static size_t div_small(size_t a, size_t b) { return a < b ? 0 : a < 2 * b ? 1 : a / b; }
+
 void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *jb) {
     const size_t rows = jb->rows,
-                 groups = (rows + TCONV_ROWCONV_MAX_ROWS - 1) / TCONV_ROWCONV_MAX_ROWS,
-                 base = rows / groups, extra = rows % groups;
+                 groups = rows <= TCONV_ROWCONV_MAX_ROWS
+                              ? 1
+                              : (rows + TCONV_ROWCONV_MAX_ROWS - 1) / TCONV_ROWCONV_MAX_ROWS,
+                 base = groups == 1 ? rows : rows / groups, extra = rows - base * groups;
     const size_t nv = (jb->out_w + jb->pad % 16 + 15) / 16;
     const size_t C = jb->classes;
+    /* Class cls holds vectors cls, cls + C, ..: per_class of them, one more below rem. */
+    const size_t per_class = div_small(nv, C), rem = nv - per_class * C;
     const int kind = jb->stride < 16          ? (C > 1        ? 5
                                                  : jb->masked ? 4
                                                               : 1)
                      : jb->masked             ? 3
                      : jb->taps_per_lane == 2 ? 2
                                               : 0;
+    if (kind == 5 && rows <= RC_ROW_MAX_ROWS && nv <= rc_max_vectors[rows - 1]) {
+        rc_row_tiles[rows - 1][nv - 1](jb, C, jb->class0);
+        return;
+    }
     for (size_t g = 0, r0 = 0; g < groups; g++) {
         const size_t R = base + (g < extra), pmax = rc_max_vectors[R - 1];
         for (size_t cls = 0, h = jb->class0; cls < C && cls < nv;
              cls++, h = h + 1 == C ? 0 : h + 1) {
-            const size_t count = (nv - cls + C - 1) / C, tiles = (count + pmax - 1) / pmax;
-            const size_t p_base = count / tiles, p_extra = count % tiles;
+            const size_t count = per_class + (cls < rem),
+                         tiles = count <= pmax ? 1 : div_small(count + pmax - 1, pmax);
+            const size_t p_base = tiles == 1 ? count : count / tiles,
+                         p_extra = count - p_base * tiles;
             for (size_t i = 0, k = 0; i < tiles; i++) {
                 const size_t P = p_base + (i < p_extra);
                 rc_tiles[kind][R - 1][P - 1](jb, r0, cls + k * C, C, h);
@@ -492,4 +569,23 @@ void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, cons
             if (rem >= stride) rem -= stride, first++;
         }
     }
+}
+
+/* y[0..n) = value with 64-byte stores: one masked store up to the next 64-byte boundary (y is
+ * float-aligned), then aligned vectors, four per step, and a masked tail. Copies bits, so every
+ * element is exactly value. */
+void tconv_f32_fill__avx512(float *y, size_t n, float value) {
+    const __m512 v = _mm512_set1_ps(value);
+    size_t head = ((64 - ((uintptr_t)y & 63)) & 63) / sizeof(float);
+    if (head > n) head = n;
+    if (head) _mm512_mask_storeu_ps(y, lane_mask(head), v);
+    size_t i = head;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        _mm512_store_ps(y + i, v);
+        _mm512_store_ps(y + i + VW, v);
+        _mm512_store_ps(y + i + 2 * VW, v);
+        _mm512_store_ps(y + i + 3 * VW, v);
+    }
+    for (; i + VW <= n; i += VW) _mm512_store_ps(y + i, v);
+    if (i < n) _mm512_mask_storeu_ps(y + i, lane_mask(n - i), v);
 }
