@@ -44,6 +44,7 @@ typedef struct direct_state {
      * FILL_RUN_FLOATS per channel: run i is rows [fill_runs[2i], + fill_runs[2i + 1]). */
     size_t *fill_runs, fill_run_count;
     int fill_ahead; /* see choose_fill_ahead */
+    int row_phases; /* see choose_row_phases */
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
@@ -402,6 +403,20 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     return TCONV_OK;
 }
 
+/* Row phases (tconv_phases_job): kernel_w == stride_w (2 to 4) without padding or dilation, so
+ * output column s*j + k is exactly input column j times kernel column k, every tap inside the
+ * input (no padded columns are multiplied, so any weights do). AVX-512 only, 16-channel blocks. */
+static int choose_row_phases(const tconv_plan *plan) {
+#if TCONV_HAVE_AVX512
+    const tconv_shape *s = &plan->g.s;
+    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && s->kernel_w == s->stride_w &&
+           s->stride_w >= 2 && s->stride_w <= 4 && s->pad_w == 0 && s->dilation_w == 1;
+#else
+    (void)plan;
+    return 0;
+#endif
+}
+
 /* The packed input rows, when the kernel cannot read x as it is. */
 static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     const tconv_geometry *g = &plan->g;
@@ -505,6 +520,10 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
         rc = build_segments(plan, &pc, st);
     }
     if (rc == TCONV_OK && !st->rowconv) choose_loop_order(plan, st);
+    if (rc == TCONV_OK && !st->rowconv && choose_row_phases(plan)) {
+        st->row_phases = 1, st->column_phase_major = 0; /* one call covers every column phase */
+        plan->loop0_kernel = "tconv_f32_conv_phases_ukernel_16__avx512";
+    }
     size_t slot_taps = 0;
     if (rc == TCONV_OK)
         rc = tconv_size_mul(g, "tap pointers (kernel_h*kernel_w*threads)", &slot_taps, g->taps,
@@ -554,6 +573,36 @@ static void fill_floats(float *y, size_t n, float value) {
     }
 }
 
+/* Row phases: one call for the whole row (every column phase), taps of its kernel rows. */
+static void direct_row_phases(const tconv_plan *plan, const direct_state *st, const tap_scratch *ts,
+                              const input_view *in, const float *w_block, const float *bias,
+                              size_t rows, size_t oy, float *y_block) {
+#if TCONV_HAVE_AVX512
+    const tconv_geometry *g = &plan->g;
+    size_t kw = (size_t)g->s.kernel_w, tap_stride = g->cin_g * plan->k.conv.mr, n = 0;
+    for (size_t r = st->rows.start[oy]; r < st->rows.start[oy + 1]; r++, n++) {
+        ts->x_taps[n] = in->base + st->rows.input[r] * in->row_stride + st->pad_left;
+        ts->w_taps[n] = w_block + st->rows.tap[r] * kw * tap_stride;
+    }
+    tconv_phases_job job = {.rows = rows,
+                            .pixels = g->in_w,
+                            .stride = kw,
+                            .row_taps = n,
+                            .channels = g->cin_g,
+                            .x_cstride = in->cstride,
+                            .w_kx_stride = tap_stride,
+                            .y_cstride = g->out_plane,
+                            .x_rows = ts->x_taps,
+                            .w_rows = ts->w_taps,
+                            .bias = bias,
+                            .y = y_block + oy * g->out_ws};
+    tconv_f32_conv_phases_ukernel_16__avx512(&job);
+#else
+    (void)plan, (void)st, (void)ts, (void)in, (void)w_block, (void)bias, (void)rows, (void)oy,
+        (void)y_block;
+#endif
+}
+
 /* One block of output channels of one output row, segments [first, last): a micro-kernel call
  * per column segment with exactly the (ky, kx) taps that land there. Outputs that no tap reaches
  * (k < s) are only the bias: rows without kernel rows were filled by fill_bias_runs; a row with
@@ -567,6 +616,10 @@ static void direct_row(const tconv_plan *plan, const direct_state *st, const tap
     if (st->rows.start[oy] == st->rows.start[oy + 1]) return; /* bias only: filled before */
     if (st->empty_segments && !st->fill_ahead && first == 0)
         fill_row_bias(g, bias, rows, oy, y_block);
+    if (st->row_phases) {
+        direct_row_phases(plan, st, ts, in, w_block, bias, rows, oy, y_block);
+        return;
+    }
     for (size_t sgi = first; sgi < last; sgi++) {
         const column_segment *seg = &st->segments[sgi];
         size_t n = 0;

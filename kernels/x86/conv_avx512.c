@@ -274,6 +274,98 @@ void tconv_f32_conv_ukernel_16x16__avx512(size_t rows, size_t pixels, size_t tap
         pv_all(&jb);
 }
 
+/* ---- row phases: k == s, no padding: every column phase of a row at once, channel vectors ----
+ * Output column S*j + k of the row is one tap, input column j with kernel column k, so the S
+ * phases read the same input values: one broadcast of x feeds S multiply-adds (one per weight
+ * vector of a kernel column), where a call per phase needed a load per multiply-add (the channel
+ * vectors' broadcasts, or the pixel vectors' weight broadcasts). The S*NP sums of a tile are S*NP
+ * consecutive output columns of 16 channels, written through a stack tile. */
+/* Columns col[0..n) (n <= 16) of 16 channels each, as rows: y[m*y_cstride + o] = col[o][m] for
+ * m < rows, o < n; a 16x16 transpose in registers (64 shuffles) and one masked store per row. The
+ * compiler's own code for the stack tile's scalar copy was 40% of ph_tile_3x8's samples (perf,
+ * i16 k3 s3 c32). */
+INLINE void store_columns(float *y, size_t y_cstride, size_t rows, const __m512 *col, const int n) {
+    __m512 t[16], u[16];
+    EACH8(i, 0, 8, const __m512 a = 2 * i < n ? col[2 * i] : _mm512_setzero_ps();
+          const __m512 b = 2 * i + 1 < n ? col[2 * i + 1] : _mm512_setzero_ps();
+          t[2 * i] = _mm512_unpacklo_ps(a, b); t[2 * i + 1] = _mm512_unpackhi_ps(a, b));
+    /* u[4i + k]: lane L holds channel 4L + k of columns 4i..4i+3. */
+    EACH4(i, 0, 4, const __m512d a = _mm512_castps_pd(t[4 * i]);
+          const __m512d b = _mm512_castps_pd(t[4 * i + 2]);
+          const __m512d c = _mm512_castps_pd(t[4 * i + 1]);
+          const __m512d d = _mm512_castps_pd(t[4 * i + 3]);
+          u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+          u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+          u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+          u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)));
+    const __mmask16 mask = lane_mask((size_t)n);
+    EACH4(k, 0, 4, const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
+          const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
+          const __m512 w0 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+          const __m512 w1 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+          const __m512 out[4] = {_mm512_shuffle_f32x4(v0, w0, 0x88),
+                                 _mm512_shuffle_f32x4(v1, w1, 0x88),
+                                 _mm512_shuffle_f32x4(v0, w0, 0xDD),
+                                 _mm512_shuffle_f32x4(v1, w1, 0xDD)};
+          EACH4(L, 0, 4,
+                if ((size_t)(4 * L + k) < rows)
+                    _mm512_mask_storeu_ps(y + (size_t)(4 * L + k) * y_cstride, mask, out[L])));
+}
+
+INLINE void ph_tile(const tconv_phases_job *jb, size_t j, const int S, const int NP) {
+    __m512 acc[16][4];
+    const __m512 b = _mm512_loadu_ps(jb->bias);
+    EACH16(p, 0, NP, EACH4(k, 0, S, acc[p][k] = b));
+    const size_t xs = jb->x_cstride, ws = jb->w_kx_stride;
+    for (size_t r = 0; r < jb->row_taps; r++) {
+        const float *xp = jb->x_rows[r] + j, *wp = jb->w_rows[r];
+        for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
+            __m512 wv[4];
+            EACH4(k, 0, S, wv[k] = _mm512_loadu_ps(wp + (size_t)k * ws));
+            EACH16(p, 0, NP, const __m512 xb = _mm512_set1_ps(xp[p]);
+                   EACH4(k, 0, S, acc[p][k] = _mm512_fmadd_ps(wv[k], xb, acc[p][k])));
+        }
+    }
+    /* Column o = p*S + k of the tile; transposed 16 columns at a time. */
+    __m512 col[64];
+    EACH16(p, 0, NP, EACH4(k, 0, S, col[p * S + k] = acc[p][k]));
+    float *y = jb->y + j * (size_t)S;
+    store_columns(y, jb->y_cstride, jb->rows, col, NP * S < 16 ? NP * S : 16);
+    if (NP * S > 16) store_columns(y + 16, jb->y_cstride, jb->rows, col + 16, NP * S - 16);
+}
+
+typedef void ph_tile_fn(const tconv_phases_job *jb, size_t j);
+#define PH_TILE(S, NP)                                                                             \
+    static void ph_tile_##S##x##NP(const tconv_phases_job *jb, size_t j) { ph_tile(jb, j, S, NP); }
+/* clang-format off */
+PH_TILE(2, 1) PH_TILE(2, 2) PH_TILE(2, 3) PH_TILE(2, 4) PH_TILE(2, 5) PH_TILE(2, 6) PH_TILE(2, 7)
+PH_TILE(2, 8) PH_TILE(2, 9) PH_TILE(2, 10) PH_TILE(2, 11) PH_TILE(2, 12) PH_TILE(2, 13)
+PH_TILE(2, 14) PH_TILE(3, 1) PH_TILE(3, 2) PH_TILE(3, 3) PH_TILE(3, 4) PH_TILE(3, 5) PH_TILE(3, 6)
+PH_TILE(3, 7) PH_TILE(3, 8) PH_TILE(4, 1) PH_TILE(4, 2) PH_TILE(4, 3) PH_TILE(4, 4) PH_TILE(4, 5)
+PH_TILE(4, 6)
+/* [S-2][NP-1]: S*NP accumulators + S weight vectors + a broadcast within 32 zmm registers. */
+static ph_tile_fn *const ph_tiles[3][14] = {
+    {ph_tile_2x1, ph_tile_2x2, ph_tile_2x3, ph_tile_2x4, ph_tile_2x5, ph_tile_2x6, ph_tile_2x7,
+     ph_tile_2x8, ph_tile_2x9, ph_tile_2x10, ph_tile_2x11, ph_tile_2x12, ph_tile_2x13,
+     ph_tile_2x14},
+    {ph_tile_3x1, ph_tile_3x2, ph_tile_3x3, ph_tile_3x4, ph_tile_3x5, ph_tile_3x6, ph_tile_3x7,
+     ph_tile_3x8},
+    {ph_tile_4x1, ph_tile_4x2, ph_tile_4x3, ph_tile_4x4, ph_tile_4x5, ph_tile_4x6}};
+static const unsigned ph_max_pixels[3] = {14, 8, 6};
+/* clang-format on */
+
+/* The row's input columns in balanced tiles of at most ph_max_pixels. */
+void tconv_f32_conv_phases_ukernel_16__avx512(const tconv_phases_job *jb) {
+    const unsigned S = (unsigned)jb->stride, pmax = ph_max_pixels[S - 2];
+    const unsigned pixels = (unsigned)jb->pixels, tiles = (pixels + pmax - 1) / pmax;
+    const unsigned p_base = pixels / tiles, p_extra = pixels % tiles;
+    for (unsigned i = 0, j = 0; i < tiles; i++) {
+        const unsigned np = p_base + (i < p_extra);
+        ph_tiles[S - 2][np - 1](jb, j);
+        j += np;
+    }
+}
+
 /* ---- rowconv: 16 consecutive output columns per vector, all column phases at once ----
  * FCN's upscores (21 channels, k = 2s, s = 8/16/32) lost here on the phase path: a phase row's
  * pixels are stride_w apart in y, so each vector left through a stack tile as 16 scalar stores,
