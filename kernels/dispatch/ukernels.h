@@ -50,7 +50,7 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
                                      const float *w, const float *x, size_t x_rstride, float *acc,
                                      size_t acc_rstride);
 
-/* row phases (AVX-512 only, used by direct when kernel_w == stride_w in 2..4, pad_w 0, no
+/* row phases (AVX-512 only, used by direct when kernel_w == stride_w in 2..3, pad_w 0, no
  * dilation): one output row of one block of rows <= 16 output channels, every column phase at
  * once: for j < pixels, k < stride, m < rows,
  *   y[m*y_cstride + stride*j + k] = bias[m] + sum_r sum_c x_rows[r][c*x_cstride + j] *

@@ -8,6 +8,10 @@
 /* Channels per block: a block's x rows and weights stay in L1 while every tap and every row
  * group uses them (over all channels, each tap or group would stream them from L2 again). */
 #define CB 32
+/* Partial sums of a channel-blocked pixel-vector call: at most 3 row groups of at most 24 sums
+ * (6 x 4 tiles; one group of 16 x 1, two of 8 x 2). */
+#define PART_GROUPS 3
+#define PART_SUMS 24
 #include "conv_tile.h"
 
 /* Lanes [0, n) for 0 < n <= 16. */
@@ -122,8 +126,9 @@ PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4,
 PV_TILE(4, 4) PV_TILE(5, 1) PV_TILE(5, 2) PV_TILE(6, 1) PV_TILE(6, 2) PV_TILE(7, 1) PV_TILE(7, 2)
 PV_TILE(8, 1) PV_TILE(8, 2) PV_TILE(9, 1) PV_TILE(10, 1) PV_TILE(11, 1) PV_TILE(12, 1)
 PV_TILE(13, 1) PV_TILE(14, 1) PV_TILE(15, 1) PV_TILE(16, 1)
+PV_TILE(5, 3) PV_TILE(5, 4) PV_TILE(6, 3) PV_TILE(6, 4)
 
-/* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
+/* [R-1][nv-1]: full tiles hold 8 to 24 accumulators, enough independent FMA chains with x
  * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
 static pv_tile_fn *const pv_tiles[16][8] = {
     {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
@@ -131,8 +136,8 @@ static pv_tile_fn *const pv_tiles[16][8] = {
     {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4, pv_tile_2x5, pv_tile_2x6},
     {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3, pv_tile_3x4},
     {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3, pv_tile_4x4},
-    {pv_tile_5x1, pv_tile_5x2},
-    {pv_tile_6x1, pv_tile_6x2},
+    {pv_tile_5x1, pv_tile_5x2, pv_tile_5x3, pv_tile_5x4},
+    {pv_tile_6x1, pv_tile_6x2, pv_tile_6x3, pv_tile_6x4},
     {pv_tile_7x1, pv_tile_7x2},
     {pv_tile_8x1, pv_tile_8x2},
     {pv_tile_9x1},
@@ -146,12 +151,16 @@ static pv_tile_fn *const pv_tiles[16][8] = {
 };
 /* clang-format on */
 
-/* Rows in balanced groups of at most 4 (all 16 for phase rows of one vector, 8 for two), pixels in
- * balanced tiles of at most 4 vectors (8 for one row, 6 for two), the last vector masked. Within a
+/* Rows in balanced groups of at most 6 (all 16 for phase rows of one vector, 8 for two), pixels in
+ * balanced tiles of at most 4 vectors (8 for one row, 6 for two), the last vector masked. Groups
+ * of 6 (6 x 4 tiles: 10 loads per 24 FMAs, 4 x 4 had 8 per 16) took thread CPU us, avx512 t1, base
+ * / this, min of 41 samples, interleaved rounds: ENet 32 -> 32 668-758 / 625-655 (5 rounds),
+ * CycleGAN 128 -> 64 22573-23924 / 21614-21948, c32 i64 k4 s2 p1 1039-1043 / 984-1046, c64 i32 k3
+ * s1 p1 497-538 / 500-732 (noisy machine). Within a
  * pixel tile, each block of CB channels runs every row group before the next block, so the block's
  * x lines come from L2 once and are reused from L1 (a whole tile of 128 channels would not fit);
  * partial sums wait in `part` meanwhile. */
-static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
+static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
     /* 32-bit and constant divisors: 64-bit divisions per call cost as much as a short
      * call's arithmetic (1->1 upsample: 11% of the time). */
     const unsigned nvec = (unsigned)((jb->pixels + VW - 1) / VW);
@@ -162,7 +171,7 @@ static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
      * 0.58-0.74x). */
     const unsigned rows = (unsigned)jb->rows, groups = nvec == 1   ? 1
                                                        : nvec == 2 ? (rows + 7) / 8
-                                                                   : (rows + 3) / 4;
+                                                                   : (rows + 5) / 6;
     const unsigned base = rows / groups, extra = rows % groups;
     unsigned tiles;
     switch (jb->rows) {
@@ -186,11 +195,11 @@ static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
     }
 }
 
-/* Partial sums (4 KB) only when channels span several blocks: a 4 KB frame on every call cost
+/* Partial sums (4.5 KB) only when channels span several blocks: a 4 KB frame on every call cost
  * its page probe and first touch each time (perf: the hottest spot of pv_all on i16 k4 s8 c1,
  * 16-pixel calls with one tap). */
 static __attribute__((noinline)) void pv_all_blocked(const conv_job *jb) {
-    __m512 part[4][16];
+    __m512 part[PART_GROUPS][PART_SUMS];
     pv_run(jb, part);
 }
 
@@ -341,17 +350,15 @@ typedef void ph_tile_fn(const tconv_phases_job *jb, size_t j);
 PH_TILE(2, 1) PH_TILE(2, 2) PH_TILE(2, 3) PH_TILE(2, 4) PH_TILE(2, 5) PH_TILE(2, 6) PH_TILE(2, 7)
 PH_TILE(2, 8) PH_TILE(2, 9) PH_TILE(2, 10) PH_TILE(2, 11) PH_TILE(2, 12) PH_TILE(2, 13)
 PH_TILE(2, 14) PH_TILE(3, 1) PH_TILE(3, 2) PH_TILE(3, 3) PH_TILE(3, 4) PH_TILE(3, 5) PH_TILE(3, 6)
-PH_TILE(3, 7) PH_TILE(3, 8) PH_TILE(4, 1) PH_TILE(4, 2) PH_TILE(4, 3) PH_TILE(4, 4) PH_TILE(4, 5)
-PH_TILE(4, 6)
+PH_TILE(3, 7) PH_TILE(3, 8)
 /* [S-2][NP-1]: S*NP accumulators + S weight vectors + a broadcast within 32 zmm registers. */
-static ph_tile_fn *const ph_tiles[3][14] = {
+static ph_tile_fn *const ph_tiles[2][14] = {
     {ph_tile_2x1, ph_tile_2x2, ph_tile_2x3, ph_tile_2x4, ph_tile_2x5, ph_tile_2x6, ph_tile_2x7,
      ph_tile_2x8, ph_tile_2x9, ph_tile_2x10, ph_tile_2x11, ph_tile_2x12, ph_tile_2x13,
      ph_tile_2x14},
     {ph_tile_3x1, ph_tile_3x2, ph_tile_3x3, ph_tile_3x4, ph_tile_3x5, ph_tile_3x6, ph_tile_3x7,
-     ph_tile_3x8},
-    {ph_tile_4x1, ph_tile_4x2, ph_tile_4x3, ph_tile_4x4, ph_tile_4x5, ph_tile_4x6}};
-static const unsigned ph_max_pixels[3] = {14, 8, 6};
+     ph_tile_3x8}};
+static const unsigned ph_max_pixels[2] = {14, 8};
 /* clang-format on */
 
 /* The row's input columns in balanced tiles of at most ph_max_pixels. */
