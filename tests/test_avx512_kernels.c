@@ -43,6 +43,17 @@ static const tconv_shape shapes[] = {
      * aligned, and rows no kernel row reaches, which the row tiles leave out. */
     {1, 1, 1, 5, 7, 1, 1, 3, 3, 0, 0, 2, 1, 1, 1, 1},
     {2, 2, 3, 3, 5, 1, 1, 8, 8, 0, 0, 3, 5, 1, 1, 1},
+    /* Pixel vectors in 6 x 3 tiles over two channel blocks (40 channels): three row groups' partial
+     * sums (16 rows as 6 + 5 + 5, 18 sums each) wait side by side. */
+    {1, 40, 16, 3, 40, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+    /* direct's row phases (kernel_w == stride_w, 12+ output and 32+ input channels): stride 2 with
+     * 9 pixels and 13 rows; stride 3 with 17 pixels (tiles 6 + 6 + 5), 20 channels (a block of 4
+     * rows) and output padding along h (bias-only rows); three kernel rows per output row at
+     * stride_h 1; groups. */
+    {1, 40, 13, 3, 9, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+    {1, 33, 20, 2, 17, 3, 3, 3, 3, 0, 0, 1, 0, 1, 1, 1},
+    {1, 36, 16, 4, 11, 3, 2, 1, 2, 1, 0, 0, 0, 1, 1, 1},
+    {1, 64, 24, 2, 5, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s
@@ -242,6 +253,21 @@ static void test_plan_kernel_names(void **state) {
                             "tconv_f32_rowconv_ukernel__avx512");
     assert_string_equal(plan_kernel(&dcgan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
+    /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases; with fewer
+     * channels (measured slower there), padding or output padding along w, the phase kernel. */
+    const tconv_shape mask_rcnn = {1, 256, 256, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1};
+    const tconv_shape k3s3 = {1, 32, 12, 4, 16, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1};
+    assert_string_equal(plan_kernel(&mask_rcnn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        "tconv_f32_conv_phases_ukernel_16__avx512");
+    assert_string_equal(plan_kernel(&k3s3, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        "tconv_f32_conv_phases_ukernel_16__avx512");
+    const tconv_shape phase_kernel[] = {{1, 32, 8, 4, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                        {1, 16, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 1, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof phase_kernel / sizeof phase_kernel[0]; i++)
+        assert_string_equal(plan_kernel(&phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                            tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     /* Where masks measured slower (choose_rowconv): kernel_w 1, and many channels with under
      * 5/8 of the lanes live (k2 s4) or stride 2. */
     const tconv_shape phase_wins[] = {{1, 1, 1, 5, 9, 1, 1, 3, 3, 0, 0, 0, 0, 1, 1, 1},

@@ -46,6 +46,7 @@ typedef struct direct_state {
      * FILL_RUN_FLOATS per channel: run i is rows [fill_runs[2i], + fill_runs[2i + 1]). */
     size_t *fill_runs, fill_run_count;
     int fill_ahead; /* see choose_fill_ahead */
+    int row_phases; /* see choose_row_phases */
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
@@ -404,6 +405,33 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
     return TCONV_OK;
 }
 
+/* Row phases (tconv_phases_job): kernel_w == stride_w (2 or 3; rowconv takes k4 s4) without padding
+ * or dilation, so output column s*j + k is exactly input column j times kernel column k, every tap
+ * inside the input (no padded columns are multiplied, so any weights do); no output padding along
+ * w, whose extra columns the phase kernel computes against a zero column (the call writes s*in_w
+ * columns). AVX-512 only, 16-channel
+ * blocks. The phase kernel's calls per column phase load once per multiply-add (a broadcast of x or
+ * of a weight), here one x broadcast feeds S of them. Thread CPU us, avx512 t1, base (phase kernel)
+ * / row phases, min of 41 samples, interleaved: Mask R-CNN 256 -> 256 k2 s2 748-779 / 642-705,
+ * U-Net 1024 -> 512 30571-30908 / 22003-22119, U-Net 128 -> 64 2507-2543 / 2269-2300, i16 k3 s3 c32
+ * 56-58 / 37-38, i16 k2 s2 c32 25-36 / 17-18. Where the 16 lanes are half empty or the channel
+ * sum is short, the transposed stores cost more than the shared broadcasts save: 32 -> 8 k2 s2
+ * 106-107 / 139-144, 1 -> 16 91-97 / 118-119, 8 -> 16 108-121 / 139-144; 32 -> 12 was 227-229 /
+ * 208-212; 16 -> 16 140-141 / 145-149. */
+static int choose_row_phases(const tconv_plan *plan) {
+#if TCONV_HAVE_AVX512
+    const tconv_geometry *g = &plan->g;
+    const tconv_shape *s = &g->s;
+    int full_lanes = g->cout_g >= 12 && g->cin_g >= 32;
+    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && s->kernel_w == s->stride_w &&
+           s->stride_w >= 2 && s->stride_w <= 3 && s->pad_w == 0 && s->dilation_w == 1 &&
+           s->out_pad_w == 0 && full_lanes;
+#else
+    (void)plan;
+    return 0;
+#endif
+}
+
 /* The packed input rows, when the kernel cannot read x as it is. */
 static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     const tconv_geometry *g = &plan->g;
@@ -520,6 +548,10 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
         rc = build_segments(plan, &pc, st);
     }
     if (rc == TCONV_OK && !st->rowconv) choose_loop_order(plan, st);
+    if (rc == TCONV_OK && !st->rowconv && choose_row_phases(plan)) {
+        st->row_phases = 1, st->column_phase_major = 0; /* one call covers every column phase */
+        plan->loop0_kernel = "tconv_f32_conv_phases_ukernel_16__avx512";
+    }
     size_t slot_taps = 0;
     if (rc == TCONV_OK)
         rc = tconv_size_mul(g, "tap pointers (kernel_h*kernel_w*threads)", &slot_taps, g->taps,
@@ -587,6 +619,36 @@ static void fill_run(const tconv_plan *plan, float *y, size_t n, float value) {
     fill_floats(y, n, value);
 }
 
+/* Row phases: one call for the whole row (every column phase), taps of its kernel rows. */
+static void direct_row_phases(const tconv_plan *plan, const direct_state *st, const tap_scratch *ts,
+                              const input_view *in, const float *w_block, const float *bias,
+                              size_t rows, size_t oy, float *y_block) {
+#if TCONV_HAVE_AVX512
+    const tconv_geometry *g = &plan->g;
+    size_t kw = (size_t)g->s.kernel_w, tap_stride = g->cin_g * plan->k.conv.mr, n = 0;
+    for (size_t r = st->rows.start[oy]; r < st->rows.start[oy + 1]; r++, n++) {
+        ts->x_taps[n] = in->base + st->rows.input[r] * in->row_stride + st->pad_left;
+        ts->w_taps[n] = w_block + st->rows.tap[r] * kw * tap_stride;
+    }
+    tconv_phases_job job = {.rows = rows,
+                            .pixels = g->in_w,
+                            .stride = kw,
+                            .row_taps = n,
+                            .channels = g->cin_g,
+                            .x_cstride = in->cstride,
+                            .w_kx_stride = tap_stride,
+                            .y_cstride = g->out_plane,
+                            .x_rows = ts->x_taps,
+                            .w_rows = ts->w_taps,
+                            .bias = bias,
+                            .y = y_block + oy * g->out_ws};
+    tconv_f32_conv_phases_ukernel_16__avx512(&job);
+#else
+    (void)plan, (void)st, (void)ts, (void)in, (void)w_block, (void)bias, (void)rows, (void)oy,
+        (void)y_block;
+#endif
+}
+
 /* One block of output channels of one output row, segments [first, last): a micro-kernel call
  * per column segment with exactly the (ky, kx) taps that land there. Outputs that no tap reaches
  * (k < s) are only the bias: rows without kernel rows were filled by fill_bias_runs; a row with
@@ -600,6 +662,10 @@ static void direct_row(const tconv_plan *plan, const direct_state *st, const tap
     if (st->rows.start[oy] == st->rows.start[oy + 1]) return; /* bias only: filled before */
     if (st->empty_segments && !st->fill_ahead && first == 0)
         fill_row_bias(g, bias, rows, oy, y_block);
+    if (st->row_phases) {
+        direct_row_phases(plan, st, ts, in, w_block, bias, rows, oy, y_block);
+        return;
+    }
     for (size_t sgi = first; sgi < last; sgi++) {
         const column_segment *seg = &st->segments[sgi];
         size_t n = 0;

@@ -50,6 +50,22 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
                                      const float *w, const float *x, size_t x_rstride, float *acc,
                                      size_t acc_rstride);
 
+/* row phases (AVX-512 only, used by direct when kernel_w == stride_w in 2..3, pad_w 0, no
+ * dilation): one output row of one block of rows <= 16 output channels, every column phase at
+ * once: for j < pixels, k < stride, m < rows,
+ *   y[m*y_cstride + stride*j + k] = bias[m] + sum_r sum_c x_rows[r][c*x_cstride + j] *
+ *                                   w_rows[r][k*w_kx_stride + c*16 + m]
+ * (r < row_taps, c < channels): weights packed [c][16] per (row tap, kernel column), zero-padded
+ * past rows; bias holds 16 values. */
+typedef struct tconv_phases_job {
+    size_t rows, pixels, stride, row_taps, channels, x_cstride, w_kx_stride, y_cstride;
+    const float *const *x_rows;
+    const float *const *w_rows;
+    const float *bias;
+    float *y;
+} tconv_phases_job;
+void tconv_f32_conv_phases_ukernel_16__avx512(const tconv_phases_job *job);
+
 /* rowconv (AVX-512 only, used by direct when stride_w < 16 or a multiple of 16, no dilation): one
  * output row, every output channel, in vectors of 16 CONSECUTIVE output columns (all column phases
  * at once), so stores are plain vector stores and the 16 lanes are filled whatever the channel

@@ -1,4 +1,4 @@
-/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the four the Debian SIMDe 0.7.4 lacks. */
+/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the five the Debian SIMDe 0.7.4 lacks. */
 #ifndef TCONV_AVX512_SIMDE_H
 #define TCONV_AVX512_SIMDE_H
 
@@ -52,9 +52,12 @@ static inline float tconv_simde_cvtss_f32(simde__m512 a) {
 #undef _mm512_mask_storeu_ps
 #undef _mm512_cvtss_f32
 #undef _mm512_mask3_fmadd_ps
+#undef _mm512_shuffle_f32x4
 #define _mm512_maskz_loadu_ps(k, mem) tconv_simde_maskz_loadu_ps((k), (mem))
 #define _mm512_mask_storeu_ps(mem, k, a) tconv_simde_mask_storeu_ps((mem), (k), (a))
 #define _mm512_cvtss_f32(a) tconv_simde_cvtss_f32((a))
 #define _mm512_mask3_fmadd_ps(a, b, c, k) tconv_simde_mask3_fmadd_ps((a), (b), (c), (k))
+/* SIMDe has the function (a macro over its shuffle_i32x4) but no native alias for it. */
+#define _mm512_shuffle_f32x4(a, b, imm8) simde_mm512_shuffle_f32x4((a), (b), (imm8))
 
 #endif

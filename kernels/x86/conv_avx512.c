@@ -8,6 +8,10 @@
 /* Channels per block: a block's x rows and weights stay in L1 while every tap and every row
  * group uses them (over all channels, each tap or group would stream them from L2 again). */
 #define CB 32
+/* Partial sums of a channel-blocked pixel-vector call: at most 3 row groups of at most 24 sums
+ * (6 x 4 tiles; one group of 16 x 1, two of 8 x 2). */
+#define PART_GROUPS 3
+#define PART_SUMS 24
 #include "conv_tile.h"
 
 /* Lanes [0, n) for 0 < n <= 16. */
@@ -57,6 +61,21 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
     float *y = jb->y + m * jb->y_cstride + j * s;
     if (s == 1) {
         _mm512_mask_storeu_ps(y, lane_mask(n), v);
+        return;
+    }
+    /* Stride 2 (the common one) with constant indices and masks, not table loads and a loop:
+     * thread CPU us, avx512 t1, min of 41 samples, 5 interleaved rounds, before / this: ENet
+     * 639-667 / 622-681 (medians 685-716 / 655-716), i16 k3 s2 p1 c32 39-41 / 38-39 (4 rounds);
+     * CycleGAN 23376-24136 / 23022-23741, DCGAN batch 4 8374-8973 / 8345-8987 (4 rounds). */
+    if (s == 2) {
+        const __m512i lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+        const size_t span = 2 * n - 1;
+        _mm512_mask_storeu_ps(y, (__mmask16)(0x5555 & lane_mask(span)),
+                              _mm512_permutexvar_ps(lo, v));
+        if (span > VW)
+            _mm512_mask_storeu_ps(y + VW, (__mmask16)(0x5555 & lane_mask(span - VW)),
+                                  _mm512_permutexvar_ps(hi, v));
         return;
     }
     if (s <= MAX_SPREAD) {
@@ -122,8 +141,9 @@ PV_TILE(3, 1) PV_TILE(3, 2) PV_TILE(3, 3) PV_TILE(3, 4) PV_TILE(4, 1) PV_TILE(4,
 PV_TILE(4, 4) PV_TILE(5, 1) PV_TILE(5, 2) PV_TILE(6, 1) PV_TILE(6, 2) PV_TILE(7, 1) PV_TILE(7, 2)
 PV_TILE(8, 1) PV_TILE(8, 2) PV_TILE(9, 1) PV_TILE(10, 1) PV_TILE(11, 1) PV_TILE(12, 1)
 PV_TILE(13, 1) PV_TILE(14, 1) PV_TILE(15, 1) PV_TILE(16, 1)
+PV_TILE(5, 3) PV_TILE(5, 4) PV_TILE(6, 3) PV_TILE(6, 4)
 
-/* [R-1][nv-1]: full tiles hold 8 to 16 accumulators, enough independent FMA chains with x
+/* [R-1][nv-1]: full tiles hold 8 to 24 accumulators, enough independent FMA chains with x
  * vectors and a broadcast still in 32 zmm registers; R + NV loads feed R*NV FMAs. */
 static pv_tile_fn *const pv_tiles[16][8] = {
     {pv_tile_1x1, pv_tile_1x2, pv_tile_1x3, pv_tile_1x4, pv_tile_1x5, pv_tile_1x6, pv_tile_1x7,
@@ -131,8 +151,8 @@ static pv_tile_fn *const pv_tiles[16][8] = {
     {pv_tile_2x1, pv_tile_2x2, pv_tile_2x3, pv_tile_2x4, pv_tile_2x5, pv_tile_2x6},
     {pv_tile_3x1, pv_tile_3x2, pv_tile_3x3, pv_tile_3x4},
     {pv_tile_4x1, pv_tile_4x2, pv_tile_4x3, pv_tile_4x4},
-    {pv_tile_5x1, pv_tile_5x2},
-    {pv_tile_6x1, pv_tile_6x2},
+    {pv_tile_5x1, pv_tile_5x2, pv_tile_5x3, pv_tile_5x4},
+    {pv_tile_6x1, pv_tile_6x2, pv_tile_6x3, pv_tile_6x4},
     {pv_tile_7x1, pv_tile_7x2},
     {pv_tile_8x1, pv_tile_8x2},
     {pv_tile_9x1},
@@ -146,12 +166,16 @@ static pv_tile_fn *const pv_tiles[16][8] = {
 };
 /* clang-format on */
 
-/* Rows in balanced groups of at most 4 (all 16 for phase rows of one vector, 8 for two), pixels in
- * balanced tiles of at most 4 vectors (8 for one row, 6 for two), the last vector masked. Within a
+/* Rows in balanced groups of at most 6 (all 16 for phase rows of one vector, 8 for two), pixels in
+ * balanced tiles of at most 4 vectors (8 for one row, 6 for two), the last vector masked. Groups
+ * of 6 (6 x 4 tiles: 10 loads per 24 FMAs, 4 x 4 had 8 per 16) took thread CPU us, avx512 t1, base
+ * / this, min of 41 samples, interleaved rounds: ENet 32 -> 32 668-758 / 625-655 (5 rounds),
+ * CycleGAN 128 -> 64 22573-23924 / 21614-21948, c32 i64 k4 s2 p1 1039-1043 / 984-1046, c64 i32 k3
+ * s1 p1 497-538 / 500-732 (noisy machine). Within a
  * pixel tile, each block of CB channels runs every row group before the next block, so the block's
  * x lines come from L2 once and are reused from L1 (a whole tile of 128 channels would not fit);
  * partial sums wait in `part` meanwhile. */
-static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
+static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
     /* 32-bit and constant divisors: 64-bit divisions per call cost as much as a short
      * call's arithmetic (1->1 upsample: 11% of the time). */
     const unsigned nvec = (unsigned)((jb->pixels + VW - 1) / VW);
@@ -162,7 +186,7 @@ static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
      * 0.58-0.74x). */
     const unsigned rows = (unsigned)jb->rows, groups = nvec == 1   ? 1
                                                        : nvec == 2 ? (rows + 7) / 8
-                                                                   : (rows + 3) / 4;
+                                                                   : (rows + 5) / 6;
     const unsigned base = rows / groups, extra = rows % groups;
     unsigned tiles;
     switch (jb->rows) {
@@ -186,11 +210,11 @@ static void pv_run(const conv_job *jb, __m512 (*part)[16]) {
     }
 }
 
-/* Partial sums (4 KB) only when channels span several blocks: a 4 KB frame on every call cost
+/* Partial sums (4.5 KB) only when channels span several blocks: a 4 KB frame on every call cost
  * its page probe and first touch each time (perf: the hottest spot of pv_all on i16 k4 s8 c1,
  * 16-pixel calls with one tap). */
 static __attribute__((noinline)) void pv_all_blocked(const conv_job *jb) {
-    __m512 part[4][16];
+    __m512 part[PART_GROUPS][PART_SUMS];
     pv_run(jb, part);
 }
 
@@ -272,6 +296,96 @@ void tconv_f32_conv_ukernel_16x16__avx512(size_t rows, size_t pixels, size_t tap
         cv_all(&jb);
     else
         pv_all(&jb);
+}
+
+/* ---- row phases: k == s, no padding: every column phase of a row at once, channel vectors ----
+ * Output column S*j + k of the row is one tap, input column j with kernel column k, so the S
+ * phases read the same input values: one broadcast of x feeds S multiply-adds (one per weight
+ * vector of a kernel column), where a call per phase needed a load per multiply-add (the channel
+ * vectors' broadcasts, or the pixel vectors' weight broadcasts). The S*NP sums of a tile are S*NP
+ * consecutive output columns of 16 channels, written through a stack tile. */
+/* Columns col[0..n) (n <= 16) of 16 channels each, as rows: y[m*y_cstride + o] = col[o][m] for
+ * m < rows, o < n; a 16x16 transpose in registers (64 shuffles) and one masked store per row. The
+ * compiler's own code for the stack tile's scalar copy was 40% of ph_tile_3x8's samples (perf,
+ * i16 k3 s3 c32). */
+INLINE void store_columns(float *y, size_t y_cstride, size_t rows, const __m512 *col, const int n) {
+    __m512 t[16], u[16];
+    EACH8(i, 0, 8, const __m512 a = 2 * i < n ? col[2 * i] : _mm512_setzero_ps();
+          const __m512 b = 2 * i + 1 < n ? col[2 * i + 1] : _mm512_setzero_ps();
+          t[2 * i] = _mm512_unpacklo_ps(a, b); t[2 * i + 1] = _mm512_unpackhi_ps(a, b));
+    /* u[4i + k]: lane L holds channel 4L + k of columns 4i..4i+3. */
+    EACH4(i, 0, 4, const __m512d a = _mm512_castps_pd(t[4 * i]);
+          const __m512d b = _mm512_castps_pd(t[4 * i + 2]);
+          const __m512d c = _mm512_castps_pd(t[4 * i + 1]);
+          const __m512d d = _mm512_castps_pd(t[4 * i + 3]);
+          u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+          u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+          u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+          u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)));
+    const __mmask16 mask = lane_mask((size_t)n);
+    EACH4(k, 0, 4, const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
+          const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
+          const __m512 w0 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+          const __m512 w1 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+          const __m512 out[4] = {_mm512_shuffle_f32x4(v0, w0, 0x88),
+                                 _mm512_shuffle_f32x4(v1, w1, 0x88),
+                                 _mm512_shuffle_f32x4(v0, w0, 0xDD),
+                                 _mm512_shuffle_f32x4(v1, w1, 0xDD)};
+          EACH4(L, 0, 4,
+                if ((size_t)(4 * L + k) < rows)
+                    _mm512_mask_storeu_ps(y + (size_t)(4 * L + k) * y_cstride, mask, out[L])));
+}
+
+INLINE void ph_tile(const tconv_phases_job *jb, size_t j, const int S, const int NP) {
+    __m512 acc[16][4];
+    const __m512 b = _mm512_loadu_ps(jb->bias);
+    EACH16(p, 0, NP, EACH4(k, 0, S, acc[p][k] = b));
+    const size_t xs = jb->x_cstride, ws = jb->w_kx_stride;
+    for (size_t r = 0; r < jb->row_taps; r++) {
+        const float *xp = jb->x_rows[r] + j, *wp = jb->w_rows[r];
+        for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
+            __m512 wv[4];
+            EACH4(k, 0, S, wv[k] = _mm512_loadu_ps(wp + (size_t)k * ws));
+            EACH16(p, 0, NP, const __m512 xb = _mm512_set1_ps(xp[p]);
+                   EACH4(k, 0, S, acc[p][k] = _mm512_fmadd_ps(wv[k], xb, acc[p][k])));
+        }
+    }
+    /* Column o = p*S + k of the tile; transposed 16 columns at a time. */
+    __m512 col[64];
+    EACH16(p, 0, NP, EACH4(k, 0, S, col[p * S + k] = acc[p][k]));
+    float *y = jb->y + j * (size_t)S;
+    store_columns(y, jb->y_cstride, jb->rows, col, NP * S < 16 ? NP * S : 16);
+    if (NP * S > 16) store_columns(y + 16, jb->y_cstride, jb->rows, col + 16, NP * S - 16);
+}
+
+typedef void ph_tile_fn(const tconv_phases_job *jb, size_t j);
+#define PH_TILE(S, NP)                                                                             \
+    static void ph_tile_##S##x##NP(const tconv_phases_job *jb, size_t j) { ph_tile(jb, j, S, NP); }
+/* clang-format off */
+PH_TILE(2, 1) PH_TILE(2, 2) PH_TILE(2, 3) PH_TILE(2, 4) PH_TILE(2, 5) PH_TILE(2, 6) PH_TILE(2, 7)
+PH_TILE(2, 8) PH_TILE(2, 9) PH_TILE(2, 10) PH_TILE(2, 11) PH_TILE(2, 12) PH_TILE(2, 13)
+PH_TILE(2, 14) PH_TILE(3, 1) PH_TILE(3, 2) PH_TILE(3, 3) PH_TILE(3, 4) PH_TILE(3, 5) PH_TILE(3, 6)
+PH_TILE(3, 7) PH_TILE(3, 8)
+/* [S-2][NP-1]: S*NP accumulators + S weight vectors + a broadcast within 32 zmm registers. */
+static ph_tile_fn *const ph_tiles[2][14] = {
+    {ph_tile_2x1, ph_tile_2x2, ph_tile_2x3, ph_tile_2x4, ph_tile_2x5, ph_tile_2x6, ph_tile_2x7,
+     ph_tile_2x8, ph_tile_2x9, ph_tile_2x10, ph_tile_2x11, ph_tile_2x12, ph_tile_2x13,
+     ph_tile_2x14},
+    {ph_tile_3x1, ph_tile_3x2, ph_tile_3x3, ph_tile_3x4, ph_tile_3x5, ph_tile_3x6, ph_tile_3x7,
+     ph_tile_3x8}};
+static const unsigned ph_max_pixels[2] = {14, 8};
+/* clang-format on */
+
+/* The row's input columns in balanced tiles of at most ph_max_pixels. */
+void tconv_f32_conv_phases_ukernel_16__avx512(const tconv_phases_job *jb) {
+    const unsigned S = (unsigned)jb->stride, pmax = ph_max_pixels[S - 2];
+    const unsigned pixels = (unsigned)jb->pixels, tiles = (pixels + pmax - 1) / pmax;
+    const unsigned p_base = pixels / tiles, p_extra = pixels % tiles;
+    for (unsigned i = 0, j = 0; i < tiles; i++) {
+        const unsigned np = p_base + (i < p_extra);
+        ph_tiles[S - 2][np - 1](jb, j);
+        j += np;
+    }
 }
 
 /* ---- rowconv: 16 consecutive output columns per vector, all column phases at once ----
