@@ -151,7 +151,7 @@ def model_features(s, isa, rowconv):
             1.0 if rowconv and 16 % s["sw"] != 0 else 0.0]
 
 
-RIDGE = 10.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
+RIDGE = 30.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
 
 
 def model_terms(phi):
