@@ -9,4 +9,11 @@
 #include <immintrin.h>
 #endif
 
+#include <stddef.h>
+
+/* Lanes [0, n) of a 16-float vector, for n <= 16 (all 16 for larger n). */
+static inline __mmask16 lanes_upto(size_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
 #endif

@@ -5,11 +5,6 @@
 
 #define VW 16 /* floats per vector */
 
-/* Lanes [0, n) for n <= 16. */
-static __mmask16 lane_mask(size_t n) {
-    return n >= VW ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
 /* Contiguous output: four vectors per step, then masked vectors for the rest. */
 static void add_contiguous(size_t n, const float *col, float *y) {
     size_t j = 0;
@@ -20,7 +15,7 @@ static void add_contiguous(size_t n, const float *col, float *y) {
             _mm512_storeu_ps(y + j + k * VW, v);
         }
     for (; j < n; j += VW) {
-        const __mmask16 m = lane_mask(n - j);
+        const __mmask16 m = lanes_upto(n - j);
         __m512 v =
             _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + j), _mm512_maskz_loadu_ps(m, col + j));
         _mm512_mask_storeu_ps(y + j, m, v);
@@ -38,10 +33,10 @@ static void add_stride2(size_t n, const float *col, float *y) {
     const __m512 zero = _mm512_setzero_ps();
     for (size_t j = 0; j < n; j += VW) {
         const size_t r = n - j < VW ? n - j : VW; /* elements of col in this step */
-        const __m512 c = _mm512_maskz_loadu_ps(lane_mask(r), col + j);
+        const __m512 c = _mm512_maskz_loadu_ps(lanes_upto(r), col + j);
         /* Even lanes 2k for k < r: the low vector holds k < 8, the high one k >= 8. */
-        const __mmask16 even_lo = (__mmask16)(0x5555u & lane_mask(2 * r - 1));
-        const __mmask16 even_hi = r > 8 ? (__mmask16)(0x5555u & lane_mask(2 * r - 17)) : 0;
+        const __mmask16 even_lo = (__mmask16)(0x5555u & lanes_upto(2 * r - 1));
+        const __mmask16 even_hi = r > 8 ? (__mmask16)(0x5555u & lanes_upto(2 * r - 17)) : 0;
         float *yj = y + 2 * j;
         __m512 lo = _mm512_permutex2var_ps(c, lo_idx, zero);
         __m512 hi = _mm512_permutex2var_ps(c, hi_idx, zero);
@@ -52,7 +47,7 @@ static void add_stride2(size_t n, const float *col, float *y) {
 }
 
 /* Lanes [0, n) for any signed n: none when n <= 0. */
-static __mmask16 lanes_below(ptrdiff_t n) { return n <= 0 ? 0 : lane_mask((size_t)n); }
+static __mmask16 lanes_below(ptrdiff_t n) { return n <= 0 ? 0 : lanes_upto((size_t)n); }
 
 /* Output stride 3 (FSRCNN x3: k9 s3, 81 taps of ~64-element rows, a third of gemm's time in the
  * scalar loop under perf): 16 col elements land on lanes 3j of the 48 outputs y[0..47], i.e. on
@@ -69,7 +64,7 @@ static void add_stride3(size_t n, const float *col, float *y) {
     const __mmask16 every0 = 0x9249, every1 = 0x4924, every2 = 0x2492; /* lanes 3j - 16q */
     for (size_t j = 0; j < n; j += VW) {
         const size_t r = n - j < VW ? n - j : VW; /* elements of col in this step */
-        const __m512 c = _mm512_maskz_loadu_ps(lane_mask(r), col + j);
+        const __m512 c = _mm512_maskz_loadu_ps(lanes_upto(r), col + j);
         const ptrdiff_t end = 3 * (ptrdiff_t)r - 2; /* one past the last output lane, 3(r-1) */
         const __mmask16 m0 = every0 & lanes_below(end), m1 = every1 & lanes_below(end - 16),
                         m2 = every2 & lanes_below(end - 32);

@@ -56,6 +56,6 @@ typedef struct conv_job {
     size_t rows, pixels, taps, channels, x_cstride, y_cstride, y_pstride;
 } conv_job;
 
-static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 #endif
