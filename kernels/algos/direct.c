@@ -409,15 +409,14 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
  * or dilation, so output column s*j + k is exactly input column j times kernel column k, every tap
  * inside the input (no padded columns are multiplied, so any weights do); no output padding along
  * w, whose extra columns the phase kernel computes against a zero column (the call writes s*in_w
- * columns). AVX-512 only, 16-channel
- * blocks. The phase kernel's calls per column phase load once per multiply-add (a broadcast of x or
- * of a weight), here one x broadcast feeds S of them. Thread CPU us, avx512 t1, base (phase kernel)
- * / row phases, min of 41 samples, interleaved: Mask R-CNN 256 -> 256 k2 s2 748-779 / 642-705,
- * U-Net 1024 -> 512 30571-30908 / 22003-22119, U-Net 128 -> 64 2507-2543 / 2269-2300, i16 k3 s3 c32
- * 56-58 / 37-38, i16 k2 s2 c32 25-36 / 17-18. Where the 16 lanes are half empty or the channel
- * sum is short, the transposed stores cost more than the shared broadcasts save: 32 -> 8 k2 s2
- * 106-107 / 139-144, 1 -> 16 91-97 / 118-119, 8 -> 16 108-121 / 139-144; 32 -> 12 was 227-229 /
- * 208-212; 16 -> 16 140-141 / 145-149. */
+ * columns). AVX-512 only, 16-channel blocks. The phase kernel's calls per column phase load once
+ * per multiply-add (a broadcast of x or of a weight), here one x broadcast feeds S of them. Thread
+ * CPU us, avx512 t1, base (phase kernel) / row phases, min of 41 samples, interleaved: Mask R-CNN
+ * 256 -> 256 k2 s2 748-779 / 642-705, U-Net 1024 -> 512 30571-30908 / 22003-22119, U-Net 128 -> 64
+ * 2507-2543 / 2269-2300, i16 k3 s3 c32 56-58 / 37-38, i16 k2 s2 c32 25-36 / 17-18. Where the 16
+ * lanes are half empty or the channel sum is short, the transposed stores cost more than the shared
+ * broadcasts save: 32 -> 8 k2 s2 106-107 / 139-144, 1 -> 16 91-97 / 118-119, 8 -> 16 108-121 /
+ * 139-144; 32 -> 12 was 227-229 / 208-212; 16 -> 16 140-141 / 145-149. */
 static int choose_row_phases(const tconv_plan *plan) {
 #if TCONV_HAVE_AVX512
     const tconv_geometry *g = &plan->g;
