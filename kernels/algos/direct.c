@@ -422,9 +422,11 @@ static int choose_row_phases(const tconv_plan *plan) {
     const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     int full_lanes = g->cout_g >= 12 && g->cin_g >= 32;
-    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && s->kernel_w == s->stride_w &&
-           s->stride_w >= 2 && s->stride_w <= 3 && s->pad_w == 0 && s->dilation_w == 1 &&
-           s->out_pad_w == 0 && full_lanes;
+    int k_is_s =
+        s->kernel_w == s->stride_w && s->stride_w >= 2 && s->stride_w <= 3 && s->pad_w == 0;
+    int k4_s2_p1 = s->kernel_w == 4 && s->stride_w == 2 && s->pad_w == 1; /* see ov_tile */
+    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && (k_is_s || k4_s2_p1) &&
+           s->dilation_w == 1 && s->out_pad_w == 0 && full_lanes;
 #else
     (void)plan;
     return 0;
@@ -542,12 +544,14 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     if (rc == TCONV_OK && st->rowconv) rc = pack_rowconv(plan, w, bias, st);
     if (rc == TCONV_OK && st->rowconv) plan->loop0_kernel = "tconv_f32_rowconv_ukernel__avx512";
     if (rc == TCONV_OK && !st->rowconv) rc = bucket_columns(plan, &pc);
+    int row_phases = rc == TCONV_OK && !st->rowconv && choose_row_phases(plan);
     if (rc == TCONV_OK && !st->rowconv) {
-        choose_padding(g, &pc, weights_finite, st);
+        /* Row phases read only inside the input: no padded copy of it. */
+        choose_padding(g, &pc, weights_finite && !row_phases, st);
         rc = build_segments(plan, &pc, st);
     }
     if (rc == TCONV_OK && !st->rowconv) choose_loop_order(plan, st);
-    if (rc == TCONV_OK && !st->rowconv && choose_row_phases(plan)) {
+    if (rc == TCONV_OK && row_phases) {
         st->row_phases = 1, st->column_phase_major = 0; /* one call covers every column phase */
         plan->loop0_kernel = "tconv_f32_conv_phases_ukernel_16__avx512";
     }
@@ -631,7 +635,8 @@ static void direct_row_phases(const tconv_plan *plan, const direct_state *st, co
     }
     tconv_phases_job job = {.rows = rows,
                             .pixels = g->in_w,
-                            .stride = kw,
+                            .stride = (size_t)g->s.stride_w,
+                            .kernel_w = kw,
                             .row_taps = n,
                             .channels = g->cin_g,
                             .x_cstride = in->cstride,

@@ -371,8 +371,85 @@ static ph_tile_fn *const ph_tiles[2][14] = {
 static const unsigned ph_max_pixels[2] = {14, 8};
 /* clang-format on */
 
+/* ---- overlapping row phases: kernel_w 4, stride 2, pad 1 (DCGAN's k4 s2 p1) ----
+ * Output column 2(j0 + p) takes kernel column 1 of input column j0 + p and column 3 of j0 + p - 1;
+ * column 2(j0 + p) + 1 takes column 2 of j0 + p and column 0 of j0 + p + 1. So one broadcast of
+ * x feeds four multiply-adds, one per kernel column, and a tile of NP input columns owns output
+ * columns [2 j0, 2 j0 + 2 NP): its input columns plus the neighbours j0 - 1 and j0 + NP, which
+ * the row's first and last tiles (FIRST, LAST) do not have, so nothing is multiplied outside the
+ * input and no output is computed that padding crops. The phase kernel ran these layers as two
+ * column phases of two taps, at one load per multiply-add (channel vectors: a broadcast of x each)
+ * and over zero-padded columns (DCGAN 8x8: 1/15 of its products). */
+INLINE void ov_tile(const tconv_phases_job *jb, size_t j0, const int NP, const int FIRST,
+                    const int LAST) {
+    __m512 acc[34]; /* every index EACH16 names (clang -Warray-bounds); 2 NP <= 24 are used */
+    const __m512 b = _mm512_loadu_ps(jb->bias);
+    EACH16(a, 0, 2 * NP, acc[a] = b);
+    EACH8(a, 0, 2 * NP - 16, acc[16 + a] = b);
+    const size_t xs = jb->x_cstride, ws = jb->w_kx_stride;
+    for (size_t r = 0; r < jb->row_taps; r++) {
+        const float *xp = jb->x_rows[r] + j0, *wp = jb->w_rows[r];
+        for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
+            const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + ws),
+                         w2 = _mm512_loadu_ps(wp + 2 * ws), w3 = _mm512_loadu_ps(wp + 3 * ws);
+            if (!FIRST) acc[0] = _mm512_fmadd_ps(w3, _mm512_set1_ps(xp[-1]), acc[0]);
+            EACH16(p, 0, NP, const __m512 xb = _mm512_set1_ps(xp[p]);
+                   acc[2 * p] = _mm512_fmadd_ps(w1, xb, acc[2 * p]);
+                   acc[2 * p + 1] = _mm512_fmadd_ps(w2, xb, acc[2 * p + 1]);
+                   if (p > 0) acc[2 * p - 1] = _mm512_fmadd_ps(w0, xb, acc[2 * p - 1]);
+                   if (p + 1 < NP) acc[2 * p + 2] = _mm512_fmadd_ps(w3, xb, acc[2 * p + 2]));
+            if (!LAST)
+                acc[2 * NP - 1] = _mm512_fmadd_ps(w0, _mm512_set1_ps(xp[NP]), acc[2 * NP - 1]);
+        }
+    }
+    float *y = jb->y + 2 * j0;
+    store_columns(y, jb->y_cstride, jb->rows, acc, 2 * NP < 16 ? 2 * NP : 16);
+    if (2 * NP > 16) store_columns(y + 16, jb->y_cstride, jb->rows, acc + 16, 2 * NP - 16);
+}
+
+typedef void ov_tile_fn(const tconv_phases_job *jb, size_t j0);
+#define OV_TILE(NP)                                                                                \
+    static void ov_tile_##NP##_only(const tconv_phases_job *jb, size_t j0) {                       \
+        ov_tile(jb, j0, NP, 1, 1);                                                                 \
+    }                                                                                              \
+    static void ov_tile_##NP##_first(const tconv_phases_job *jb, size_t j0) {                      \
+        ov_tile(jb, j0, NP, 1, 0);                                                                 \
+    }                                                                                              \
+    static void ov_tile_##NP##_mid(const tconv_phases_job *jb, size_t j0) {                        \
+        ov_tile(jb, j0, NP, 0, 0);                                                                 \
+    }                                                                                              \
+    static void ov_tile_##NP##_last(const tconv_phases_job *jb, size_t j0) {                       \
+        ov_tile(jb, j0, NP, 0, 1);                                                                 \
+    }
+#define OV_ROW(NP)                                                                                 \
+    { ov_tile_##NP##_mid, ov_tile_##NP##_first, ov_tile_##NP##_last, ov_tile_##NP##_only }
+/* clang-format off */
+OV_TILE(1) OV_TILE(2) OV_TILE(3) OV_TILE(4) OV_TILE(5) OV_TILE(6) OV_TILE(7) OV_TILE(8) OV_TILE(9)
+OV_TILE(10) OV_TILE(11) OV_TILE(12)
+/* [NP-1][FIRST + 2 LAST]: 2 NP accumulators + 4 weight vectors + a broadcast within 32 zmm. */
+static ov_tile_fn *const ov_tiles[12][4] = {
+    OV_ROW(1), OV_ROW(2), OV_ROW(3), OV_ROW(4), OV_ROW(5), OV_ROW(6), OV_ROW(7), OV_ROW(8),
+    OV_ROW(9), OV_ROW(10), OV_ROW(11), OV_ROW(12)};
+#define OV_MAX_PIXELS 12
+/* clang-format on */
+
+static void ov_row(const tconv_phases_job *jb) {
+    const unsigned pixels = (unsigned)jb->pixels;
+    const unsigned tiles = (pixels + OV_MAX_PIXELS - 1) / OV_MAX_PIXELS;
+    const unsigned p_base = pixels / tiles, p_extra = pixels % tiles;
+    for (unsigned i = 0, j = 0; i < tiles; i++) {
+        const unsigned np = p_base + (i < p_extra);
+        ov_tiles[np - 1][(i == 0) + 2 * (i + 1 == tiles)](jb, j);
+        j += np;
+    }
+}
+
 /* The row's input columns in balanced tiles of at most ph_max_pixels. */
 void tconv_f32_conv_phases_ukernel_16__avx512(const tconv_phases_job *jb) {
+    if (jb->kernel_w != jb->stride) {
+        ov_row(jb);
+        return;
+    }
     const unsigned S = (unsigned)jb->stride, pmax = ph_max_pixels[S - 2];
     const unsigned pixels = (unsigned)jb->pixels, tiles = (pixels + pmax - 1) / pmax;
     const unsigned p_base = pixels / tiles, p_extra = pixels % tiles;
