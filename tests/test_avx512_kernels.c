@@ -54,6 +54,15 @@ static const tconv_shape shapes[] = {
     {1, 33, 20, 2, 17, 3, 3, 3, 3, 0, 0, 1, 0, 1, 1, 1},
     {1, 36, 16, 4, 11, 3, 2, 1, 2, 1, 0, 0, 0, 1, 1, 1},
     {1, 64, 24, 2, 5, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 2},
+    /* direct's row phases for k4 s2 p1 (ov_tile, 12+ output and 32+ input channels): one
+     * pixel (a tile that is first and last), 13 pixels (first and last tiles of 7 and 6) over a
+     * block of 16 and one of 4 rows, 29 (10 + 10 + 9: a middle tile; 20 columns, two transposes),
+     * 12 pixels (24 columns) with groups and batch 2, and kernel_h 3 at stride_h 1. */
+    {1, 32, 12, 3, 1, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {1, 33, 20, 3, 13, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {1, 40, 16, 2, 29, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {2, 64, 24, 3, 12, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 2},
+    {1, 32, 16, 4, 8, 3, 4, 1, 2, 1, 1, 0, 0, 1, 1, 1},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s
@@ -255,6 +264,19 @@ static void test_plan_kernel_names(void **state) {
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases; with fewer
      * channels (measured slower there), padding or output padding along w, the phase kernel. */
+    /* k4 s2 p1 (DCGAN's kind) with as many channels: row phases too (ov_tile); padding 2,
+     * output padding, dilation or too few channels: the phase kernel. */
+    const tconv_shape dcgan_wide = {1, 512, 256, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1};
+    assert_string_equal(plan_kernel(&dcgan_wide, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        "tconv_f32_conv_phases_ukernel_16__avx512");
+    const tconv_shape k4_phase_kernel[] = {{1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 2, 0, 0, 1, 1, 1},
+                                           {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1},
+                                           {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 2, 1},
+                                           {1, 31, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                           {1, 32, 11, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof k4_phase_kernel / sizeof k4_phase_kernel[0]; i++)
+        assert_string_equal(plan_kernel(&k4_phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                            tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     const tconv_shape mask_rcnn = {1, 256, 256, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1};
     const tconv_shape k3s3 = {1, 32, 12, 4, 16, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1};
     assert_string_equal(plan_kernel(&mask_rcnn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
@@ -282,14 +304,18 @@ static void test_plan_kernel_names(void **state) {
     assert_null(tconv_plan_kernel_name(NULL, 0));
 }
 
-/* y = the plan of `algo` (pinned to avx512 unless the reference) on x. */
+#define ROWCONV "tconv_f32_rowconv_ukernel__avx512"
+#define ROW_PHASES "tconv_f32_conv_phases_ukernel_16__avx512"
+
+/* y = the plan of `algo` (pinned to avx512 unless the reference) on x; direct must run
+ * direct_kernel. */
 static void run_plain(const tconv_shape *s, tconv_algo algo, const float *x, const float *w,
-                      const float *b, float *y) {
+                      const float *b, float *y, const char *direct_kernel) {
     tconv_plan_options opt = {.isa = algo == TCONV_ALGO_REFERENCE ? NULL : ISA};
     tconv_plan *plan = NULL;
     assert_int_equal(tconv_plan_create_ex(s, algo, w, b, &opt, &plan), TCONV_OK);
     if (algo == TCONV_ALGO_DIRECT)
-        assert_string_equal(tconv_plan_kernel_name(plan, 0), "tconv_f32_rowconv_ukernel__avx512");
+        assert_string_equal(tconv_plan_kernel_name(plan, 0), direct_kernel);
     assert_int_equal(tconv_plan_run(plan, x, y), TCONV_OK);
     tconv_plan_destroy(plan);
 }
@@ -316,10 +342,10 @@ static void test_rowconv_nonfinite_inputs(void **state) {
             x1[j] = x0[j];
             if (j % 5 == 2) x0[j] = 0, x1[j] = j % 3 ? INFINITY : NAN;
         }
-        run_plain(s, TCONV_ALGO_DIRECT, x0, w, b, y0);
+        run_plain(s, TCONV_ALGO_DIRECT, x0, w, b, y0, ROWCONV);
         assert_true(tu_check_output(s, "direct", ISA, x0, w, b, y0));
-        run_plain(s, TCONV_ALGO_DIRECT, x1, w, b, y1);
-        run_plain(s, TCONV_ALGO_REFERENCE, x1, w, b, r1);
+        run_plain(s, TCONV_ALGO_DIRECT, x1, w, b, y1, ROWCONV);
+        run_plain(s, TCONV_ALGO_REFERENCE, x1, w, b, r1, NULL);
         size_t finite = 0, bad = 0;
         for (size_t j = 0; j < ny; j++) {
             int ok =
@@ -336,11 +362,63 @@ static void test_rowconv_nonfinite_inputs(void **state) {
     }
 }
 
+/* Infinite and NaN weights on the k4 s2 p1 row-phase shapes: the tiles multiply only inside the
+ * input (no zero-padded column times inf, which is NaN), so every output the reference leaves
+ * finite is bit for bit the output with zeros for those weights, and every other is non-finite. */
+static int k4s2_row_phases(const tconv_shape *s) {
+    return s->kernel_w == 4 && s->stride_w == 2 && s->pad_w == 1 && s->out_pad_w == 0 &&
+           s->dilation_w == 1 && s->in_channels / s->groups >= 32 &&
+           s->out_channels / s->groups >= 12;
+}
+
+static void test_row_phases_nonfinite_weights(void **state) {
+    (void)state;
+    if (!avx512_usable()) skip();
+    size_t checked = 0;
+    for (size_t i = 0; i < SHAPE_COUNT; i++) {
+        const tconv_shape *s = &shapes[i];
+        if (!k4s2_row_phases(s)) continue;
+        checked++;
+        size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+        float *x = malloc(nx * sizeof *x), *w0 = malloc(nw * sizeof *w0);
+        float *w1 = malloc(nw * sizeof *w1), *b = malloc((size_t)s->out_channels * sizeof *b);
+        float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+        float *r1 = malloc(ny * sizeof *r1);
+        assert_true(x && w0 && w1 && b && y0 && y1 && r1);
+        tu_rng rng;
+        tu_seed(&rng, 8000 + i);
+        tu_fill(&rng, x, nx), tu_fill(&rng, w0, nw), tu_fill(&rng, b, (size_t)s->out_channels);
+        for (size_t j = 0; j < nw; j++) {
+            w1[j] = w0[j];
+            if (j % 997 == 3) w0[j] = 0, w1[j] = j % 2 ? INFINITY : NAN;
+        }
+        run_plain(s, TCONV_ALGO_DIRECT, x, w0, b, y0, ROW_PHASES);
+        assert_true(tu_check_output(s, "direct", ISA, x, w0, b, y0));
+        run_plain(s, TCONV_ALGO_DIRECT, x, w1, b, y1, ROW_PHASES);
+        run_plain(s, TCONV_ALGO_REFERENCE, x, w1, b, r1, NULL);
+        size_t finite = 0, bad = 0;
+        for (size_t j = 0; j < ny; j++) {
+            int ok =
+                isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
+            finite += isfinite(r1[j]) != 0;
+            if (!ok && bad++ < 5)
+                printf("MISMATCH shape %zu output %zu: reference %g, row phases %g (zeros: %g)\n",
+                       i, j, (double)r1[j], (double)y1[j], (double)y0[j]);
+        }
+        printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
+        assert_int_equal(bad, 0);
+        assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
+        free(x), free(w0), free(w1), free(b), free(y0), free(y1), free(r1);
+    }
+    assert_int_equal(checked, 6); /* the five row-phase shapes and the long-reduction one */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reports_how_avx512_runs),
         cmocka_unit_test(test_plan_kernel_names),
         cmocka_unit_test(test_rowconv_nonfinite_inputs),
+        cmocka_unit_test(test_row_phases_nonfinite_weights),
         cmocka_unit_test(test_conv_family_zero_insert),
         cmocka_unit_test(test_conv_family_direct),
         cmocka_unit_test(test_gemm_and_col2im_families),

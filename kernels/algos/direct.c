@@ -417,6 +417,10 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
  * lanes are half empty or the channel sum is short, the transposed stores cost more than the shared
  * broadcasts save: 32 -> 8 k2 s2 106-107 / 139-144, 1 -> 16 91-97 / 118-119, 8 -> 16 108-121 /
  * 139-144; 32 -> 12 was 227-229 / 208-212; 16 -> 16 140-141 / 145-149. */
+/* Also kernel_w 4, stride 2, pad 1 (DCGAN, pix2pix; ov_tile): thread CPU ms, avx512 t1, medians
+ * of 3, base (phase kernel) / row phases, gemm in brackets: DCGAN 512 -> 256 1.98 / 1.52 (1.77),
+ * batch 4 256 -> 128 8.14 / 6.10 (7.25), pix2pix decoder 1024 -> 512 10.4 / 6.32 (6.75-6.91),
+ * DCGAN 4x4 512 -> 256 0.714 / 0.610 (0.51). */
 static int choose_row_phases(const tconv_plan *plan) {
 #if TCONV_HAVE_AVX512
     const tconv_geometry *g = &plan->g;
