@@ -63,6 +63,13 @@ static const tconv_shape shapes[] = {
     {1, 40, 16, 2, 29, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
     {2, 64, 24, 3, 12, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 2},
     {1, 32, 16, 4, 8, 3, 4, 1, 2, 1, 1, 0, 0, 1, 1, 1},
+    /* and k3 s2 p1 (CycleGAN, ENet): output padding 1 (2 iw columns) over 26 pixels (three tiles,
+     * 9 + 9 + 8), none (2 iw - 1: the last tile stores one column fewer) with one pixel and with
+     * 13, and k3 s2 p1 op1 along h too with groups. */
+    {1, 34, 16, 3, 26, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {1, 32, 13, 2, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {1, 32, 17, 3, 13, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+    {1, 64, 24, 4, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s
@@ -264,12 +271,18 @@ static void test_plan_kernel_names(void **state) {
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases; with fewer
      * channels (measured slower there), padding or output padding along w, the phase kernel. */
-    /* k4 s2 p1 (DCGAN's kind) with as many channels: row phases too (ov_tile); padding 2,
-     * output padding, dilation or too few channels: the phase kernel. */
+    /* k4 s2 p1 (DCGAN's kind) and k3 s2 p1 (CycleGAN's) with as many channels: row phases too
+     * (ov_tile); padding 2 or 0, k5, k4 with output padding, dilation or too few channels: the
+     * phase kernel. */
     const tconv_shape dcgan_wide = {1, 512, 256, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1};
     assert_string_equal(plan_kernel(&dcgan_wide, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         "tconv_f32_conv_phases_ukernel_16__avx512");
+    const tconv_shape cyclegan = {1, 128, 64, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+    assert_string_equal(plan_kernel(&cyclegan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        "tconv_f32_conv_phases_ukernel_16__avx512");
     const tconv_shape k4_phase_kernel[] = {{1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 2, 0, 0, 1, 1, 1},
+                                           {1, 32, 16, 4, 8, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                           {1, 32, 16, 4, 8, 5, 5, 2, 2, 1, 1, 0, 0, 1, 1, 1},
                                            {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1},
                                            {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 2, 1},
                                            {1, 31, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
@@ -362,13 +375,13 @@ static void test_rowconv_nonfinite_inputs(void **state) {
     }
 }
 
-/* Infinite and NaN weights on the k4 s2 p1 row-phase shapes: the tiles multiply only inside the
+/* Infinite and NaN weights on the k4/k3 s2 p1 row-phase shapes: the tiles multiply only inside the
  * input (no zero-padded column times inf, which is NaN), so every output the reference leaves
  * finite is bit for bit the output with zeros for those weights, and every other is non-finite. */
-static int k4s2_row_phases(const tconv_shape *s) {
-    return s->kernel_w == 4 && s->stride_w == 2 && s->pad_w == 1 && s->out_pad_w == 0 &&
-           s->dilation_w == 1 && s->in_channels / s->groups >= 32 &&
-           s->out_channels / s->groups >= 12;
+static int overlapping_row_phases(const tconv_shape *s) {
+    int k4 = s->kernel_w == 4 && s->out_pad_w == 0, k3 = s->kernel_w == 3;
+    return (k4 || k3) && s->stride_w == 2 && s->pad_w == 1 && s->dilation_w == 1 &&
+           s->in_channels / s->groups >= 32 && s->out_channels / s->groups >= 12;
 }
 
 static void test_row_phases_nonfinite_weights(void **state) {
@@ -377,7 +390,7 @@ static void test_row_phases_nonfinite_weights(void **state) {
     size_t checked = 0;
     for (size_t i = 0; i < SHAPE_COUNT; i++) {
         const tconv_shape *s = &shapes[i];
-        if (!k4s2_row_phases(s)) continue;
+        if (!overlapping_row_phases(s)) continue;
         checked++;
         size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
         float *x = malloc(nx * sizeof *x), *w0 = malloc(nw * sizeof *w0);
@@ -410,7 +423,7 @@ static void test_row_phases_nonfinite_weights(void **state) {
         assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
         free(x), free(w0), free(w1), free(b), free(y0), free(y1), free(r1);
     }
-    assert_int_equal(checked, 6); /* the five row-phase shapes and the long-reduction one */
+    assert_int_equal(checked, 10); /* the nine row-phase shapes and the long-reduction one */
 }
 
 int main(void) {

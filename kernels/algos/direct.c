@@ -417,10 +417,12 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
  * lanes are half empty or the channel sum is short, the transposed stores cost more than the shared
  * broadcasts save: 32 -> 8 k2 s2 106-107 / 139-144, 1 -> 16 91-97 / 118-119, 8 -> 16 108-121 /
  * 139-144; 32 -> 12 was 227-229 / 208-212; 16 -> 16 140-141 / 145-149. */
-/* Also kernel_w 4, stride 2, pad 1 (DCGAN, pix2pix; ov_tile): thread CPU ms, avx512 t1, medians
- * of 3, base (phase kernel) / row phases, gemm in brackets: DCGAN 512 -> 256 1.98 / 1.52 (1.77),
- * batch 4 256 -> 128 8.14 / 6.10 (7.25), pix2pix decoder 1024 -> 512 10.4 / 6.32 (6.75-6.91),
- * DCGAN 4x4 512 -> 256 0.714 / 0.610 (0.51). */
+/* Also stride 2, pad 1 with kernel_w 4 (DCGAN, pix2pix) or 3 (CycleGAN, ENet; ov_tile): thread CPU
+ * ms, avx512 t1, medians of 3, base (phase kernel) / row phases, gemm in brackets, two runs: DCGAN
+ * 512 -> 256 1.95-1.98 / 1.52-1.54 (1.77), batch 4 256 -> 128 8.14-8.4 / 6.10 (7.25), pix2pix
+ * decoder 1024 -> 512 10.4-10.6 / 6.32-6.7 (6.75-6.91), DCGAN 4x4 0.71 / 0.61 (0.51), CycleGAN 128
+ * -> 64 20.2-21.3 / 17.8-18.7 (23.6), ENet 32 -> 32 0.595 / 0.536; sweep c32 i4/i8/i16/i32 k4 s2
+ * p1 0.65x/0.69x/0.79x/0.86x the time, i16 k3 s2 p1 0.81x. */
 static int choose_row_phases(const tconv_plan *plan) {
 #if TCONV_HAVE_AVX512
     const tconv_geometry *g = &plan->g;
@@ -428,9 +430,12 @@ static int choose_row_phases(const tconv_plan *plan) {
     int full_lanes = g->cout_g >= 12 && g->cin_g >= 32;
     int k_is_s =
         s->kernel_w == s->stride_w && s->stride_w >= 2 && s->stride_w <= 3 && s->pad_w == 0;
-    int k4_s2_p1 = s->kernel_w == 4 && s->stride_w == 2 && s->pad_w == 1; /* see ov_tile */
-    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && (k_is_s || k4_s2_p1) &&
-           s->dilation_w == 1 && s->out_pad_w == 0 && full_lanes;
+    /* ov_tile: stride 2, pad 1, k4 (2 in_w columns) or k3 (2 in_w - 1, or 2 in_w with output
+     * padding 1); every other output padding adds columns no tile owns. */
+    int overlap = s->stride_w == 2 && s->pad_w == 1 &&
+                  ((s->kernel_w == 4 && s->out_pad_w == 0) || s->kernel_w == 3);
+    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && (k_is_s || overlap) &&
+           s->dilation_w == 1 && (s->out_pad_w == 0 || overlap) && full_lanes;
 #else
     (void)plan;
     return 0;
@@ -641,6 +646,7 @@ static void direct_row_phases(const tconv_plan *plan, const direct_state *st, co
                             .pixels = g->in_w,
                             .stride = (size_t)g->s.stride_w,
                             .kernel_w = kw,
+                            .columns = (size_t)g->out_w,
                             .row_taps = n,
                             .channels = g->cin_g,
                             .x_cstride = in->cstride,

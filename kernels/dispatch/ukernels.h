@@ -56,11 +56,13 @@ typedef void tconv_sparse_ukernel_fn(size_t runs, const tconv_sparse_run *run,
  *   y[m*y_cstride + stride*j + k] = bias[m] + sum_r sum_c x_rows[r][c*x_cstride + j] *
  *                                   w_rows[r][k*w_kx_stride + c*16 + m]
  * (r < row_taps, c < channels): weights packed [c][16] per (row tap, kernel column), zero-padded
- * past rows; bias holds 16 values. With kernel_w 4 (stride 2, pad_w 1, the DCGAN kind: taps
- * overlap) output column o = 2j + kx - 1 takes input column j with kernel column kx, for every
- * j < pixels and kx < 4 that land in [0, 2*pixels): the call writes 2*pixels columns. */
+ * past rows; bias holds 16 values. With kernel_w 4 or 3 (stride 2, pad_w 1: DCGAN's and
+ * CycleGAN's kinds, taps overlap) output column o = 2j + kx - 1 takes input column j with kernel
+ * column kx, for every j < pixels and kx < kernel_w that land in [0, columns): the call writes
+ * `columns` columns (2*pixels; 2*pixels - 1 for kernel_w 3 without output padding). */
 typedef struct tconv_phases_job {
-    size_t rows, pixels, stride, kernel_w, row_taps, channels, x_cstride, w_kx_stride, y_cstride;
+    size_t rows, pixels, stride, kernel_w, columns, row_taps, channels, x_cstride, w_kx_stride,
+        y_cstride;
     const float *const *x_rows;
     const float *const *w_rows;
     const float *bias;

@@ -303,7 +303,8 @@ void tconv_f32_conv_ukernel_16x16__avx512(size_t rows, size_t pixels, size_t tap
  * m < rows, o < n; a 16x16 transpose in registers (64 shuffles) and one masked store per row. The
  * compiler's own code for the stack tile's scalar copy was 40% of ph_tile_3x8's samples (perf,
  * i16 k3 s3 c32). */
-INLINE void store_columns(float *y, size_t y_cstride, size_t rows, const __m512 *col, const int n) {
+INLINE void store_columns_masked(float *y, size_t y_cstride, size_t rows, const __m512 *col,
+                                 const int n, __mmask16 mask) {
     __m512 t[16], u[16];
     EACH8(i, 0, 8, const __m512 a = 2 * i < n ? col[2 * i] : _mm512_setzero_ps();
           const __m512 b = 2 * i + 1 < n ? col[2 * i + 1] : _mm512_setzero_ps();
@@ -317,7 +318,6 @@ INLINE void store_columns(float *y, size_t y_cstride, size_t rows, const __m512 
           u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
           u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
           u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)));
-    const __mmask16 mask = lanes_upto((size_t)n);
     EACH4(k, 0, 4, const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
           const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);
           const __m512 w0 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
@@ -329,6 +329,10 @@ INLINE void store_columns(float *y, size_t y_cstride, size_t rows, const __m512 
           EACH4(L, 0, 4,
                 if ((size_t)(4 * L + k) < rows)
                     _mm512_mask_storeu_ps(y + (size_t)(4 * L + k) * y_cstride, mask, out[L])));
+}
+
+INLINE void store_columns(float *y, size_t y_cstride, size_t rows, const __m512 *col, const int n) {
+    store_columns_masked(y, y_cstride, rows, col, n, lanes_upto((size_t)n));
 }
 
 INLINE void ph_tile(const tconv_phases_job *jb, size_t j, const int S, const int NP) {
@@ -371,17 +375,19 @@ static ph_tile_fn *const ph_tiles[2][14] = {
 static const unsigned ph_max_pixels[2] = {14, 8};
 /* clang-format on */
 
-/* ---- overlapping row phases: kernel_w 4, stride 2, pad 1 (DCGAN's k4 s2 p1) ----
- * Output column 2(j0 + p) takes kernel column 1 of input column j0 + p and column 3 of j0 + p - 1;
- * column 2(j0 + p) + 1 takes column 2 of j0 + p and column 0 of j0 + p + 1. So one broadcast of
- * x feeds four multiply-adds, one per kernel column, and a tile of NP input columns owns output
- * columns [2 j0, 2 j0 + 2 NP): its input columns plus the neighbours j0 - 1 and j0 + NP, which
- * the row's first and last tiles (FIRST, LAST) do not have, so nothing is multiplied outside the
- * input and no output is computed that padding crops. The phase kernel ran these layers as two
- * column phases of two taps, at one load per multiply-add (channel vectors: a broadcast of x each)
- * and over zero-padded columns (DCGAN 8x8: 1/15 of its products). */
-INLINE void ov_tile(const tconv_phases_job *jb, size_t j0, const int NP, const int FIRST,
-                    const int LAST) {
+/* ---- overlapping row phases: stride 2, pad 1, kernel_w 4 (DCGAN) or 3 (CycleGAN, ENet) ----
+ * Output column 2(j0 + p) takes kernel column 1 of input column j0 + p (and, KW 4, column 3 of
+ * j0 + p - 1); column 2(j0 + p) + 1 takes column 2 of j0 + p and column 0 of j0 + p + 1. So one
+ * broadcast of x feeds KW multiply-adds, one per kernel column, and a tile of NP input columns owns
+ * output columns [2 j0, 2 j0 + 2 NP): its input columns plus the neighbours j0 - 1 (KW 4) and
+ * j0 + NP, which the row's first and last tiles (FIRST, LAST) do not have, so nothing is
+ * multiplied outside the input and no output is computed that padding crops. The last tile stores
+ * up to jb->columns (k3 without output padding: one column fewer). The phase kernel ran these
+ * layers as two column phases, at one load per multiply-add (channel vectors: a broadcast of x
+ * each; pixel vectors: a broadcast weight each) and, for k4, over zero-padded columns (DCGAN 8x8:
+ * 1/15 of its products). */
+INLINE void ov_tile(const tconv_phases_job *jb, size_t j0, const int KW, const int NP,
+                    const int FIRST, const int LAST) {
     __m512 acc[34]; /* every index EACH16 names (clang -Warray-bounds); 2 NP <= 24 are used */
     const __m512 b = _mm512_loadu_ps(jb->bias);
     EACH16(a, 0, 2 * NP, acc[a] = b);
@@ -391,47 +397,63 @@ INLINE void ov_tile(const tconv_phases_job *jb, size_t j0, const int NP, const i
         const float *xp = jb->x_rows[r] + j0, *wp = jb->w_rows[r];
         for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
             const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + ws),
-                         w2 = _mm512_loadu_ps(wp + 2 * ws), w3 = _mm512_loadu_ps(wp + 3 * ws);
-            if (!FIRST) acc[0] = _mm512_fmadd_ps(w3, _mm512_set1_ps(xp[-1]), acc[0]);
+                         w2 = _mm512_loadu_ps(wp + 2 * ws);
+            const __m512 w3 = KW == 4 ? _mm512_loadu_ps(wp + 3 * ws) : w2;
+            if (KW == 4 && !FIRST) acc[0] = _mm512_fmadd_ps(w3, _mm512_set1_ps(xp[-1]), acc[0]);
             EACH16(p, 0, NP, const __m512 xb = _mm512_set1_ps(xp[p]);
                    acc[2 * p] = _mm512_fmadd_ps(w1, xb, acc[2 * p]);
                    acc[2 * p + 1] = _mm512_fmadd_ps(w2, xb, acc[2 * p + 1]);
                    if (p > 0) acc[2 * p - 1] = _mm512_fmadd_ps(w0, xb, acc[2 * p - 1]);
-                   if (p + 1 < NP) acc[2 * p + 2] = _mm512_fmadd_ps(w3, xb, acc[2 * p + 2]));
+                   if (KW == 4 && p + 1 < NP) acc[2 * p + 2] =
+                       _mm512_fmadd_ps(w3, xb, acc[2 * p + 2]));
             if (!LAST)
                 acc[2 * NP - 1] = _mm512_fmadd_ps(w0, _mm512_set1_ps(xp[NP]), acc[2 * NP - 1]);
         }
     }
     float *y = jb->y + 2 * j0;
-    store_columns(y, jb->y_cstride, jb->rows, acc, 2 * NP < 16 ? 2 * NP : 16);
-    if (2 * NP > 16) store_columns(y + 16, jb->y_cstride, jb->rows, acc + 16, 2 * NP - 16);
+    const size_t left = LAST ? jb->columns - 2 * j0 : (size_t)(2 * NP);
+    store_columns_masked(y, jb->y_cstride, jb->rows, acc, 2 * NP < 16 ? 2 * NP : 16,
+                         lanes_upto(left < 16 ? left : 16));
+    if (2 * NP > 16)
+        store_columns_masked(y + 16, jb->y_cstride, jb->rows, acc + 16, 2 * NP - 16,
+                             lanes_upto(left - 16));
 }
 
 typedef void ov_tile_fn(const tconv_phases_job *jb, size_t j0);
-#define OV_TILE(NP)                                                                                \
-    static void ov_tile_##NP##_only(const tconv_phases_job *jb, size_t j0) {                       \
-        ov_tile(jb, j0, NP, 1, 1);                                                                 \
+#define OV_TILE(KW, NP)                                                                            \
+    static void ov##KW##_tile_##NP##_only(const tconv_phases_job *jb, size_t j0) {                 \
+        ov_tile(jb, j0, KW, NP, 1, 1);                                                             \
     }                                                                                              \
-    static void ov_tile_##NP##_first(const tconv_phases_job *jb, size_t j0) {                      \
-        ov_tile(jb, j0, NP, 1, 0);                                                                 \
+    static void ov##KW##_tile_##NP##_first(const tconv_phases_job *jb, size_t j0) {                \
+        ov_tile(jb, j0, KW, NP, 1, 0);                                                             \
     }                                                                                              \
-    static void ov_tile_##NP##_mid(const tconv_phases_job *jb, size_t j0) {                        \
-        ov_tile(jb, j0, NP, 0, 0);                                                                 \
+    static void ov##KW##_tile_##NP##_mid(const tconv_phases_job *jb, size_t j0) {                  \
+        ov_tile(jb, j0, KW, NP, 0, 0);                                                             \
     }                                                                                              \
-    static void ov_tile_##NP##_last(const tconv_phases_job *jb, size_t j0) {                       \
-        ov_tile(jb, j0, NP, 0, 1);                                                                 \
+    static void ov##KW##_tile_##NP##_last(const tconv_phases_job *jb, size_t j0) {                 \
+        ov_tile(jb, j0, KW, NP, 0, 1);                                                             \
     }
-#define OV_ROW(NP)                                                                                 \
-    { ov_tile_##NP##_mid, ov_tile_##NP##_first, ov_tile_##NP##_last, ov_tile_##NP##_only }
-/* clang-format off */
-OV_TILE(1) OV_TILE(2) OV_TILE(3) OV_TILE(4) OV_TILE(5) OV_TILE(6) OV_TILE(7) OV_TILE(8) OV_TILE(9)
-OV_TILE(10) OV_TILE(11) OV_TILE(12)
-/* [NP-1][FIRST + 2 LAST]: 2 NP accumulators + 4 weight vectors + a broadcast within 32 zmm. */
-static ov_tile_fn *const ov_tiles[12][4] = {
-    OV_ROW(1), OV_ROW(2), OV_ROW(3), OV_ROW(4), OV_ROW(5), OV_ROW(6), OV_ROW(7), OV_ROW(8),
-    OV_ROW(9), OV_ROW(10), OV_ROW(11), OV_ROW(12)};
+#define OV_ROW(KW, NP)                                                                             \
+    {                                                                                              \
+        ov##KW##_tile_##NP##_mid, ov##KW##_tile_##NP##_first, ov##KW##_tile_##NP##_last,           \
+            ov##KW##_tile_##NP##_only                                                              \
+    }
+#define OV_TILES(KW)                                                                               \
+    OV_TILE(KW, 1)                                                                                 \
+    OV_TILE(KW, 2) OV_TILE(KW, 3) OV_TILE(KW, 4) OV_TILE(KW, 5) OV_TILE(KW, 6) OV_TILE(KW, 7)      \
+        OV_TILE(KW, 8) OV_TILE(KW, 9) OV_TILE(KW, 10) OV_TILE(KW, 11) OV_TILE(KW, 12)
+#define OV_TABLE(KW)                                                                               \
+    {                                                                                              \
+        OV_ROW(KW, 1), OV_ROW(KW, 2), OV_ROW(KW, 3), OV_ROW(KW, 4), OV_ROW(KW, 5), OV_ROW(KW, 6),  \
+            OV_ROW(KW, 7), OV_ROW(KW, 8), OV_ROW(KW, 9), OV_ROW(KW, 10), OV_ROW(KW, 11),           \
+            OV_ROW(KW, 12)                                                                         \
+    }
+OV_TILES(3)
+OV_TILES(4)
+/* [KW-3][NP-1][FIRST + 2 LAST]: 2 NP accumulators + KW weight vectors + a broadcast within 32
+ * zmm registers. */
+static ov_tile_fn *const ov_tiles[2][12][4] = {OV_TABLE(3), OV_TABLE(4)};
 #define OV_MAX_PIXELS 12
-/* clang-format on */
 
 static void ov_row(const tconv_phases_job *jb) {
     const unsigned pixels = (unsigned)jb->pixels;
@@ -439,7 +461,7 @@ static void ov_row(const tconv_phases_job *jb) {
     const unsigned p_base = pixels / tiles, p_extra = pixels % tiles;
     for (unsigned i = 0, j = 0; i < tiles; i++) {
         const unsigned np = p_base + (i < p_extra);
-        ov_tiles[np - 1][(i == 0) + 2 * (i + 1 == tiles)](jb, j);
+        ov_tiles[jb->kernel_w - 3][np - 1][(i == 0) + 2 * (i + 1 == tiles)](jb, j);
         j += np;
     }
 }
