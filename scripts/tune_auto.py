@@ -36,10 +36,10 @@ def row_seconds(b):
 def load(paths):
     """times[(isa, threads, shape)][algo] = [seconds...];
     chose[mode][(isa, threads, shape)] = algo for mode auto (tune 0) and auto_tuned (tune 1);
-    rowconv[(isa, threads, shape)]: the direct row ran the rowconv kernel (its label)."""
+    direct[(isa, threads, shape)]: the direct row's label (which kernel it ran)."""
     times = defaultdict(lambda: defaultdict(list))
     chose = {}
-    rowconv = {}
+    direct = {}
     for path in paths:
         with open(path) as f:
             run = json.load(f)
@@ -52,14 +52,14 @@ def load(paths):
             algo, isa, threads, shape = parts
             key = (isa, int(threads.lstrip("t")), shape)
             if algo == "direct":
-                rowconv[key] = "rowconv" in b.get("label", "")
+                direct[key] = b.get("label", "")
             if algo in ("auto", "auto_tuned"):
                 m = re.match(r"chose (\w+)", b.get("label", ""))
                 if m:
                     chose.setdefault(algo, {})[key] = m.group(1)
             if algo in OURS or algo in ("auto", "auto_tuned", "gemm_blas"):
                 times[key][algo].append(row_seconds(b))
-    return times, chose, rowconv
+    return times, chose, direct
 
 
 # ---- the cost model of kernels/algos/auto.c, for checking it against a run ----
@@ -122,12 +122,14 @@ def up(v, m):
     return (v + m - 1) // m * m
 
 
-def model_features(s, isa, rowconv):
+def model_features(s, isa, direct_label):
     """The log-linear model's features (kernels/algos/auto.c, model_features): a run of algorithm
-    a takes exp(sum(coef[a][i] * feature[i])) seconds. rowconv: direct takes its rowconv path on
-    this shape (the direct row's kernel label; tconv_direct_takes_rowconv in C); two more features
-    say whether that path masks lanes (kernel_w not a multiple of stride_w) and whether stride_w
-    does not divide 16 (weight classes)."""
+    a takes exp(sum(coef[a][i] * feature[i])) seconds. direct_label: the kernel the direct row ran
+    (its bench label): rowconv (tconv_direct_takes_rowconv in C), with two more features saying
+    whether that path masks lanes (kernel_w not a multiple of stride_w) and whether stride_w does
+    not divide 16 (weight classes); or row phases (tconv_direct_takes_row_phases)."""
+    rowconv = "rowconv" in direct_label
+    row_phases = "conv_phases" in direct_label
     f = features(s)
     mr = TILES[isa]["conv"]
     gm, gn = TILES[isa]["gemm"]
@@ -148,7 +150,7 @@ def model_features(s, isa, rowconv):
             math.log(taps_per_phase), 1.0 if f["gaps"] else 0.0, math.log(gemm_pad),
             math.log(s["iw"]), 1.0 if rowconv else 0.0,
             1.0 if rowconv and s["kw"] % s["sw"] != 0 else 0.0,
-            1.0 if rowconv and 16 % s["sw"] != 0 else 0.0]
+            1.0 if rowconv and 16 % s["sw"] != 0 else 0.0, 1.0 if row_phases else 0.0]
 
 
 RIDGE = 30.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
@@ -164,7 +166,7 @@ def model_terms(phi):
     return terms
 
 
-def fit(times, rowconv, layers, isa, threads):
+def fit(times, direct, layers, isa, threads):
     """Ridge regression (weight RIDGE) of log(median time) on the model's terms, per algorithm
     (every row of every run given weighs the same)."""
     data = []
@@ -174,8 +176,8 @@ def fit(times, rowconv, layers, isa, threads):
         med = {a: statistics.median(v) for a, v in per_algo.items() if a in OURS}
         s = shape_of(shape, layers)
         if len(med) == len(OURS) and s:
-            flag = rowconv.get((isa, t, shape), False)
-            data.append((shape, model_terms(model_features(s, isa, flag)), med))
+            label = direct.get((isa, t, shape), "")
+            data.append((shape, model_terms(model_features(s, isa, label)), med))
     return data, ridge(data) if data else {}
 
 
@@ -205,12 +207,12 @@ def main():
     ap.add_argument("--loo", action="store_true",
                     help="with --fit: also the leave-one-out hit rate (mode model_loo)")
     args = ap.parse_args()
-    times, chose, rowconv = load(args.runs)
+    times, chose, direct = load(args.runs)
     if args.fit:
         layers = read_layers(args.layers)
         isas = sorted({k[0] for k in times}) if not args.isa else [args.isa]
         for isa in isas:
-            data, coef = fit(times, rowconv, layers, isa, args.threads or 1)
+            data, coef = fit(times, direct, layers, isa, args.threads or 1)
             if not data:
                 continue
             print("%s: coefficients of log(seconds) over %d shapes" % (isa, len(data)))

@@ -53,7 +53,7 @@
  * (rowconv is AVX-512 only, so its flags are 0 there).
  */
 
-enum { FEATURES = 14, TERMS = FEATURES + (FEATURES - 1) * FEATURES / 2 };
+enum { FEATURES = 15, TERMS = FEATURES + (FEATURES - 1) * FEATURES / 2 };
 typedef struct model {
     double direct[TERMS], gemm[TERMS], sparse[TERMS];
 } model;
@@ -141,6 +141,7 @@ static void model_features(const tconv_geometry *g, const tconv_kernels *k, doub
     f[11] = tconv_direct_takes_rowconv(g, k);
     f[12] = f[11] && s->kernel_w % s->stride_w != 0;
     f[13] = f[11] && 16 % s->stride_w != 0;
+    f[14] = !f[11] && tconv_direct_takes_row_phases(g, k);
 }
 
 /* The features, then f[i]*f[j] for 1 <= i <= j (f[0] is the constant 1), in

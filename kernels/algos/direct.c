@@ -46,7 +46,7 @@ typedef struct direct_state {
      * FILL_RUN_FLOATS per channel: run i is rows [fill_runs[2i], + fill_runs[2i + 1]). */
     size_t *fill_runs, fill_run_count;
     int fill_ahead; /* see choose_fill_ahead */
-    int row_phases; /* see choose_row_phases */
+    int row_phases; /* see tconv_direct_takes_row_phases */
 } direct_state;
 
 /* Where the micro-kernel reads one group's input: row iy starts at base + iy*row_stride and
@@ -423,9 +423,8 @@ static tconv_status pack_rowconv(tconv_plan *plan, const float *w, const float *
  * decoder 1024 -> 512 10.4-10.6 / 6.32-6.7 (6.75-6.91), DCGAN 4x4 0.71 / 0.61 (0.51), CycleGAN 128
  * -> 64 20.2-21.3 / 17.8-18.7 (23.6), ENet 32 -> 32 0.595 / 0.536; sweep c32 i4/i8/i16/i32 k4 s2
  * p1 0.65x/0.69x/0.79x/0.86x the time, i16 k3 s2 p1 0.81x. */
-static int choose_row_phases(const tconv_plan *plan) {
+int tconv_direct_takes_row_phases(const tconv_geometry *g, const tconv_kernels *k) {
 #if TCONV_HAVE_AVX512
-    const tconv_geometry *g = &plan->g;
     const tconv_shape *s = &g->s;
     int full_lanes = g->cout_g >= 12 && g->cin_g >= 32;
     int k_is_s =
@@ -434,10 +433,10 @@ static int choose_row_phases(const tconv_plan *plan) {
      * padding 1); every other output padding adds columns no tile owns. */
     int overlap = s->stride_w == 2 && s->pad_w == 1 &&
                   ((s->kernel_w == 4 && s->out_pad_w == 0) || s->kernel_w == 3);
-    return plan->k.isa == TCONV_ISA_avx512 && plan->k.conv.mr == 16 && (k_is_s || overlap) &&
+    return k->isa == TCONV_ISA_avx512 && k->conv.mr == 16 && (k_is_s || overlap) &&
            s->dilation_w == 1 && (s->out_pad_w == 0 || overlap) && full_lanes;
 #else
-    (void)plan;
+    (void)g, (void)k;
     return 0;
 #endif
 }
@@ -553,7 +552,8 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
     if (rc == TCONV_OK && st->rowconv) rc = pack_rowconv(plan, w, bias, st);
     if (rc == TCONV_OK && st->rowconv) plan->loop0_kernel = "tconv_f32_rowconv_ukernel__avx512";
     if (rc == TCONV_OK && !st->rowconv) rc = bucket_columns(plan, &pc);
-    int row_phases = rc == TCONV_OK && !st->rowconv && choose_row_phases(plan);
+    int row_phases =
+        rc == TCONV_OK && !st->rowconv && tconv_direct_takes_row_phases(&plan->g, &plan->k);
     if (rc == TCONV_OK && !st->rowconv) {
         /* Row phases read only inside the input: no padded copy of it. */
         choose_padding(g, &pc, weights_finite && !row_phases, st);

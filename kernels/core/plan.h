@@ -49,6 +49,9 @@ double tconv_auto_cost(const tconv_geometry *g, const tconv_kernels *k, tconv_al
 /* direct's rowconv path for this shape and ISA, finite weights assumed (choose_rowconv in
  * direct.c; AUTO's model takes it as a feature). */
 int tconv_direct_takes_rowconv(const tconv_geometry *g, const tconv_kernels *k);
+/* direct's row-phases kernel (AVX-512; unless it takes rowconv): when it is taken and what it
+ * measured. */
+int tconv_direct_takes_row_phases(const tconv_geometry *g, const tconv_kernels *k);
 
 /* Weight density (nonzeros / weights) at or below which sparse beats the best dense algorithm
  * on this layer class (kernels/algos/sparse.c, measured: results/READING.md "Sparse weights"). */
