@@ -88,12 +88,24 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
 
 /* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
 
+/* Channels ahead that a block's first row group prefetches: its x lines (NV vectors, NV + 1
+ * lines when unaligned) and weight line come from L2, where the later groups find them in L1. */
+#define PREFETCH_AHEAD 8
+/* Addresses as integers: the lines ahead may lie past the call's last channel (a prefetch does
+ * not fault, but pointer arithmetic past the object would be undefined). */
+INLINE void prefetch_channel(const float *xp, const float *wp, size_t xs, const int NV) {
+    const uintptr_t xa = (uintptr_t)xp + PREFETCH_AHEAD * xs * sizeof(float);
+    EACH8(v, 0, NV, __builtin_prefetch((const void *)(xa + (size_t)v * VW * sizeof(float))));
+    __builtin_prefetch((const void *)(xa + ((size_t)NV * VW - 1) * sizeof(float)));
+    __builtin_prefetch((const void *)((uintptr_t)wp + PREFETCH_AHEAD * MR * sizeof(float)));
+}
+
 /* Rows r0..r0+R-1, pixels from j, channels [c0, c0 + cn); the last vector holds `tail` (1..16)
  * pixels, loaded and stored under a mask so nothing past the segment is touched. Sums start from
  * the bias on the first channel block, continue from `part` otherwise, and go to y after the
  * last. */
 INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV, size_t tail,
-                    size_t c0, size_t cn, __m512 *part) {
+                    size_t c0, size_t cn, __m512 *part, int prefetch) {
     __m512 acc[16][8];
     const __mmask16 mask = lanes_upto(tail);
     if (c0 == 0) {
@@ -106,6 +118,7 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     for (size_t t = 0; t < jb->taps; t++) {
         const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
         for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+            if (prefetch) prefetch_channel(xp, wp, xs, NV);
             __m512 xv[8];
             EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
             xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
@@ -123,11 +136,11 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
 }
 
 typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail, size_t c0, size_t cn,
-                        __m512 *part);
+                        __m512 *part, int prefetch);
 #define PV_TILE(R, NV)                                                                             \
     static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j, size_t tail,           \
-                                   size_t c0, size_t cn, __m512 *part) {                           \
-        pv_tile(jb, r0, R, j, NV, tail, c0, cn, part);                                             \
+                                   size_t c0, size_t cn, __m512 *part, int prefetch) {             \
+        pv_tile(jb, r0, R, j, NV, tail, c0, cn, part, prefetch);                                   \
     }
 /* clang-format off */
 PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7)
@@ -197,7 +210,7 @@ static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
             const size_t cn = min_size(jb->channels - c0, CB);
             for (size_t g = 0, r0 = 0; g < groups; g++) {
                 const size_t r = base + (g < extra);
-                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL);
+                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL, g == 0);
                 r0 += r;
             }
         }
