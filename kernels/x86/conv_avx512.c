@@ -100,6 +100,23 @@ INLINE void prefetch_channel(const float *xp, const float *wp, size_t xs, const 
     __builtin_prefetch((const void *)((uintptr_t)wp + PREFETCH_AHEAD * MR * sizeof(float)));
 }
 
+/* acc += the products of channels [c0, c0 + cn) over every tap; PF (a constant) prefetches. */
+INLINE void pv_sums(const conv_job *jb, size_t r0, const int R, size_t j, const int NV,
+                    __mmask16 mask, size_t c0, size_t cn, __m512 (*acc)[8], const int PF) {
+    const size_t xs = jb->x_cstride;
+    for (size_t t = 0; t < jb->taps; t++) {
+        const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
+        for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+            if (PF) prefetch_channel(xp, wp, xs, NV);
+            __m512 xv[8];
+            EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
+            xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
+            EACH16(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
+                   EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
+        }
+    }
+}
+
 /* Rows r0..r0+R-1, pixels from j, channels [c0, c0 + cn); the last vector holds `tail` (1..16)
  * pixels, loaded and stored under a mask so nothing past the segment is touched. Sums start from
  * the bias on the first channel block, continue from `part` otherwise, and go to y after the
@@ -114,18 +131,10 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     } else {
         EACH16(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
     }
-    const size_t xs = jb->x_cstride;
-    for (size_t t = 0; t < jb->taps; t++) {
-        const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
-        for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
-            if (prefetch) prefetch_channel(xp, wp, xs, NV);
-            __m512 xv[8];
-            EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
-            xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
-            EACH16(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
-                   EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
-        }
-    }
+    if (prefetch)
+        pv_sums(jb, r0, R, j, NV, mask, c0, cn, acc, 1);
+    else
+        pv_sums(jb, r0, R, j, NV, mask, c0, cn, acc, 0);
     if (c0 + cn < jb->channels) {
         EACH16(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
         return;
@@ -203,6 +212,7 @@ static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
     default: tiles = (nvec + 3) / 4; break;
     }
     const unsigned nv_base = nvec / tiles, nv_extra = nvec - nv_base * tiles;
+    const int prefetch = jb->channels >= 2 * PREFETCH_AHEAD;
     for (size_t i = 0, j = 0; i < tiles; i++) {
         const size_t nv = nv_base + (i < nv_extra);
         const size_t tail = min_size(jb->pixels - j - (nv - 1) * VW, VW);
@@ -210,7 +220,8 @@ static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
             const size_t cn = min_size(jb->channels - c0, CB);
             for (size_t g = 0, r0 = 0; g < groups; g++) {
                 const size_t r = base + (g < extra);
-                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL, g == 0);
+                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL,
+                                        prefetch && g == 0);
                 r0 += r;
             }
         }
