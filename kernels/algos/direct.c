@@ -439,7 +439,14 @@ static int choose_row_phases(const tconv_plan *plan) {
  * as channels advance, where an even one would share them (128 floats: 8 sets, and a tap's rows
  * lie a multiple of 4 KiB apart, so 4 taps x 4 channels per set exceed 12 ways). Only for rows
  * whose width is not already whole lines, and of at least ROW_PITCH_MIN floats: shorter rows would
- * waste up to half their lines and L1 room, and their vectors straddle lines anyway. */
+ * waste up to half their lines and L1 room, and their vectors straddle lines anyway. A kernel-only
+ * loop (16 rows, 128 pixels, 128 channels, 4 taps at column offsets 0, 1, 0, 1, stride 2, data in
+ * L2; avx512, best of 7, three runs) ran 129-130 GFLOP/s at a 129-float pitch and 146-148 at 144.
+ * In whole layers, where x streams from beyond L2, the gain was within the shared machine's noise
+ * (bench, avx512 t1, medians of 5, base / pitch alone, two interleaved rounds): CycleGAN 128 -> 64
+ * 111-115 / 113-117 GFLOP/s, its 136-column variant (137 -> 144) 108-110 / 104-108, ENet 32 -> 32
+ * (65 -> 80), both with conv_avx512.c's prefetch, 120-123 / 118-125. The copy grows by the pitch's
+ * share (CycleGAN: 12%). */
 #define ROW_PITCH_MIN 64
 static size_t row_pitch(size_t width) {
     if (width < ROW_PITCH_MIN || width % 16 == 0) return width;

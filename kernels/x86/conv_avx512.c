@@ -6,7 +6,10 @@
 #define MR 16 /* output channels per call: a packed [c][MR] weight row is one vector */
 #define VW 16 /* floats per vector */
 /* Channels per block: a block's x rows and weights stay in L1 while every tap and every row
- * group uses them (over all channels, each tap or group would stream them from L2 again). */
+ * group uses them (over all channels, each tap or group would stream them from L2 again). Blocks
+ * of 64, 96 or 128 channel-taps (CB = that / taps, so 4-tap calls fit L1 too) or of 128 channels
+ * measured like 32 on CycleGAN 128 -> 64 (bench, avx512 t1, medians of 5: 115-125 GFLOP/s each,
+ * the machine's noise). */
 #define CB 32
 /* Partial sums of a channel-blocked pixel-vector call: at most 3 row groups of at most 24 sums
  * (6 x 4 tiles; one group of 16 x 1, two of 8 x 2). */
@@ -88,8 +91,21 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
 
 /* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
 
-/* Channels ahead that a block's first row group prefetches: its x lines (NV vectors, NV + 1
- * lines when unaligned) and weight line come from L2, where the later groups find them in L1. */
+/* Channels ahead that a block's first row group prefetches (software prefetch, into L1): that
+ * group brings the block's x lines (NV vectors, NV + 1 lines when unaligned) and weight lines from
+ * L2 or beyond, where the later groups find them in L1. perf (cpu-clock) on CycleGAN 128 -> 64 put
+ * 40% of pv_tile_6x4's samples on its x loads. Bench, avx512 t1, GFLOP/s, medians of 5, base /
+ * this, interleaved rounds on the shared 2-core Xeon (with the pitch of direct.c's row_pitch): five
+ * rounds: DCGAN batch 4 256 -> 128 (16 x 1 tiles, one group) 117-125 / 137-141, CycleGAN 128 -> 64
+ * 114-122 / 120-129; three rounds: i16 k5 s1 p2 c32 123 / 138, k7 s1 p3 c32 120 / 138; ENet 32 ->
+ * 32, Mask R-CNN, FCN-8s, fsrcnn unchanged. 4 and 16 channels ahead measured like 8 on CycleGAN;
+ * prefetching in every row group no better (118-124 / 120-122), the next block's lines from the
+ * second group slower (a replay of CycleGAN's calls: 126 -> 118-120). Only with 16
+ * or more channels, in a loop of its own: the test in the loop and prefetches past a 1-channel
+ * call cost i16 k4..k16 s1 c1 15-30% of their time. Default sweep (107 shapes, two rounds):
+ * geomean time 1.00x; 32-channel calls of 1-4 taps (i16 k1 s1, i32 k4 s2 p1) 2-5% slower in
+ * some rounds, as fast in others (a rule by the call's lines, taps x channels x (NV + 2) > 512,
+ * measured the same). */
 #define PREFETCH_AHEAD 8
 /* Addresses as integers: the lines ahead may lie past the call's last channel (a prefetch does
  * not fault, but pointer arithmetic past the object would be undefined). */
