@@ -70,6 +70,13 @@ static const tconv_shape shapes[] = {
     {1, 32, 13, 2, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
     {1, 32, 17, 3, 13, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
     {1, 64, 24, 4, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
+    /* direct's packed rows at a pitch past their width (65 and 72 floats -> 80, 5 lines) with
+     * pixel vectors that prefetch 8 channels ahead, past a block and past the last channel:
+     * CycleGAN-like k3 s2 p1 with output padding on a power-of-two plane (4 x 64), 6 x 4 and 5 x 4
+     * tiles over two channel blocks (40 channels; 11 output channels, so not row phases); stride 1
+     * with 19 channels. */
+    {1, 40, 11, 4, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {1, 19, 17, 2, 70, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s
