@@ -340,51 +340,57 @@ static void run_plain(const tconv_shape *s, tconv_algo algo, const float *x, con
     tconv_plan_destroy(plan);
 }
 
-/* Infinite and NaN inputs on the masked rowconv shapes: every output the reference leaves finite
- * (no product with them) is bit for bit the output with zeros there, which matches the
- * double-precision reference; every other output is non-finite. A masked lane that multiplied its
- * zero weight by inf would turn a finite output (often the bias alone, k < s) into NaN. */
+/* Non-finite values poisoned into x (POISON_X) or w of shape i, seeded by `seed`: every output
+ * the reference leaves finite (no product with them) must be bit for bit the output with zeros
+ * there, which matches the double-precision reference; every other output must be non-finite.
+ * Direct must run `kernel`. */
+enum { POISON_X, POISON_W };
+static void check_nonfinite(size_t i, int what, unsigned seed, const char *kernel) {
+    const tconv_shape *s = &shapes[i];
+    size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+    float *x0 = malloc(nx * sizeof *x0), *x1 = malloc(nx * sizeof *x1);
+    float *w0 = malloc(nw * sizeof *w0), *w1 = malloc(nw * sizeof *w1);
+    float *b = malloc((size_t)s->out_channels * sizeof *b);
+    float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+    float *r1 = malloc(ny * sizeof *r1);
+    assert_true(x0 && x1 && w0 && w1 && b && y0 && y1 && r1);
+    tu_rng rng;
+    tu_seed(&rng, seed);
+    tu_fill(&rng, x0, nx), tu_fill(&rng, w0, nw), tu_fill(&rng, b, (size_t)s->out_channels);
+    memcpy(x1, x0, nx * sizeof *x0), memcpy(w1, w0, nw * sizeof *w0);
+    if (what == POISON_X)
+        for (size_t j = 2; j < nx; j += 5) x0[j] = 0, x1[j] = j % 3 ? INFINITY : NAN;
+    else
+        for (size_t j = 3; j < nw; j += 997) w0[j] = 0, w1[j] = j % 2 ? INFINITY : NAN;
+    run_plain(s, TCONV_ALGO_DIRECT, x0, w0, b, y0, kernel);
+    assert_true(tu_check_output(s, "direct", ISA, x0, w0, b, y0));
+    run_plain(s, TCONV_ALGO_DIRECT, x1, w1, b, y1, kernel);
+    run_plain(s, TCONV_ALGO_REFERENCE, x1, w1, b, r1, NULL);
+    size_t finite = 0, bad = 0;
+    for (size_t j = 0; j < ny; j++) {
+        int ok = isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
+        finite += isfinite(r1[j]) != 0;
+        if (!ok && bad++ < 5)
+            printf("MISMATCH shape %zu output %zu: reference %g, direct %g (zeros: %g)\n", i, j,
+                   (double)r1[j], (double)y1[j], (double)y0[j]);
+    }
+    printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
+    assert_int_equal(bad, 0);
+    assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
+    free(x0), free(x1), free(w0), free(w1), free(b), free(y0), free(y1), free(r1);
+}
+
+/* Infinite and NaN inputs on the masked rowconv shapes: a masked lane that multiplied its zero
+ * weight by inf would turn a finite output (often the bias alone, k < s) into NaN. */
 static void test_rowconv_nonfinite_inputs(void **state) {
     (void)state;
     if (!avx512_usable()) skip();
-    for (size_t i = SHAPE_COUNT - 11; i < SHAPE_COUNT; i++) {
-        const tconv_shape *s = &shapes[i];
-        size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
-        float *x0 = malloc(nx * sizeof *x0), *x1 = malloc(nx * sizeof *x1);
-        float *w = malloc(nw * sizeof *w), *b = malloc((size_t)s->out_channels * sizeof *b);
-        float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
-        float *r1 = malloc(ny * sizeof *r1);
-        assert_true(x0 && x1 && w && b && y0 && y1 && r1);
-        tu_rng rng;
-        tu_seed(&rng, 7000 + i);
-        tu_fill(&rng, x0, nx), tu_fill(&rng, w, nw), tu_fill(&rng, b, (size_t)s->out_channels);
-        for (size_t j = 0; j < nx; j++) {
-            x1[j] = x0[j];
-            if (j % 5 == 2) x0[j] = 0, x1[j] = j % 3 ? INFINITY : NAN;
-        }
-        run_plain(s, TCONV_ALGO_DIRECT, x0, w, b, y0, ROWCONV);
-        assert_true(tu_check_output(s, "direct", ISA, x0, w, b, y0));
-        run_plain(s, TCONV_ALGO_DIRECT, x1, w, b, y1, ROWCONV);
-        run_plain(s, TCONV_ALGO_REFERENCE, x1, w, b, r1, NULL);
-        size_t finite = 0, bad = 0;
-        for (size_t j = 0; j < ny; j++) {
-            int ok =
-                isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
-            finite += isfinite(r1[j]) != 0;
-            if (!ok && bad++ < 5)
-                printf("MISMATCH shape %zu output %zu: reference %g, rowconv %g (zeros: %g)\n", i,
-                       j, (double)r1[j], (double)y1[j], (double)y0[j]);
-        }
-        printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
-        assert_int_equal(bad, 0);
-        assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
-        free(x0), free(x1), free(w), free(b), free(y0), free(y1), free(r1);
-    }
+    for (size_t i = SHAPE_COUNT - 11; i < SHAPE_COUNT; i++)
+        check_nonfinite(i, POISON_X, 7000 + (unsigned)i, ROWCONV);
 }
 
 /* Infinite and NaN weights on the k4/k3 s2 p1 row-phase shapes: the tiles multiply only inside the
- * input (no zero-padded column times inf, which is NaN), so every output the reference leaves
- * finite is bit for bit the output with zeros for those weights, and every other is non-finite. */
+ * input, never a zero-padded column by inf (NaN where the reference has no product). */
 static int overlapping_row_phases(const tconv_shape *s) {
     int k4 = s->kernel_w == 4 && s->out_pad_w == 0, k3 = s->kernel_w == 3;
     return (k4 || k3) && s->stride_w == 2 && s->pad_w == 1 && s->dilation_w == 1 &&
@@ -395,41 +401,9 @@ static void test_row_phases_nonfinite_weights(void **state) {
     (void)state;
     if (!avx512_usable()) skip();
     size_t checked = 0;
-    for (size_t i = 0; i < SHAPE_COUNT; i++) {
-        const tconv_shape *s = &shapes[i];
-        if (!overlapping_row_phases(s)) continue;
-        checked++;
-        size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
-        float *x = malloc(nx * sizeof *x), *w0 = malloc(nw * sizeof *w0);
-        float *w1 = malloc(nw * sizeof *w1), *b = malloc((size_t)s->out_channels * sizeof *b);
-        float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
-        float *r1 = malloc(ny * sizeof *r1);
-        assert_true(x && w0 && w1 && b && y0 && y1 && r1);
-        tu_rng rng;
-        tu_seed(&rng, 8000 + i);
-        tu_fill(&rng, x, nx), tu_fill(&rng, w0, nw), tu_fill(&rng, b, (size_t)s->out_channels);
-        for (size_t j = 0; j < nw; j++) {
-            w1[j] = w0[j];
-            if (j % 997 == 3) w0[j] = 0, w1[j] = j % 2 ? INFINITY : NAN;
-        }
-        run_plain(s, TCONV_ALGO_DIRECT, x, w0, b, y0, ROW_PHASES);
-        assert_true(tu_check_output(s, "direct", ISA, x, w0, b, y0));
-        run_plain(s, TCONV_ALGO_DIRECT, x, w1, b, y1, ROW_PHASES);
-        run_plain(s, TCONV_ALGO_REFERENCE, x, w1, b, r1, NULL);
-        size_t finite = 0, bad = 0;
-        for (size_t j = 0; j < ny; j++) {
-            int ok =
-                isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
-            finite += isfinite(r1[j]) != 0;
-            if (!ok && bad++ < 5)
-                printf("MISMATCH shape %zu output %zu: reference %g, row phases %g (zeros: %g)\n",
-                       i, j, (double)r1[j], (double)y1[j], (double)y0[j]);
-        }
-        printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
-        assert_int_equal(bad, 0);
-        assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
-        free(x), free(w0), free(w1), free(b), free(y0), free(y1), free(r1);
-    }
+    for (size_t i = 0; i < SHAPE_COUNT; i++)
+        if (overlapping_row_phases(&shapes[i]))
+            check_nonfinite(i, POISON_W, 8000 + (unsigned)i, ROW_PHASES), checked++;
     assert_int_equal(checked, 10); /* the nine row-phase shapes and the long-reduction one */
 }
 
