@@ -276,37 +276,28 @@ static void test_plan_kernel_names(void **state) {
                             "tconv_f32_rowconv_ukernel__avx512");
     assert_string_equal(plan_kernel(&dcgan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
-    /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases; with fewer
-     * channels (measured slower there), padding or output padding along w, the phase kernel. */
-    /* k4 s2 p1 (DCGAN's kind) and k3 s2 p1 (CycleGAN's) with as many channels: row phases too
-     * (ov_tile); padding 2 or 0, k5, k4 with output padding, dilation or too few channels: the
-     * phase kernel. */
-    const tconv_shape dcgan_wide = {1, 512, 256, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1};
-    assert_string_equal(plan_kernel(&dcgan_wide, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
-    const tconv_shape cyclegan = {1, 128, 64, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1};
-    assert_string_equal(plan_kernel(&cyclegan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
-    const tconv_shape k4_phase_kernel[] = {{1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 2, 0, 0, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 5, 5, 2, 2, 1, 1, 0, 0, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 2, 1},
-                                           {1, 31, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
-                                           {1, 32, 11, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}};
-    for (size_t i = 0; i < sizeof k4_phase_kernel / sizeof k4_phase_kernel[0]; i++)
-        assert_string_equal(plan_kernel(&k4_phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                            tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
-    const tconv_shape mask_rcnn = {1, 256, 256, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1};
-    const tconv_shape k3s3 = {1, 32, 12, 4, 16, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1};
-    assert_string_equal(plan_kernel(&mask_rcnn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
-    assert_string_equal(plan_kernel(&k3s3, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
+    /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases, as k4 s2 p1
+     * (DCGAN's kind) and k3 s2 p1 (CycleGAN's) with as many channels (ov_tile). With fewer channels
+     * (measured slower there), padding or output padding along w (k == s), padding 2 or 0, k5, k4
+     * with output padding, or dilation: the phase kernel. */
+    const tconv_shape row_phases[] = {{1, 256, 256, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                      {1, 32, 12, 4, 16, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1},
+                                      {1, 512, 256, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                      {1, 128, 64, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof row_phases / sizeof row_phases[0]; i++)
+        assert_string_equal(plan_kernel(&row_phases[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                            "tconv_f32_conv_phases_ukernel_16__avx512");
     const tconv_shape phase_kernel[] = {{1, 32, 8, 4, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
                                         {1, 16, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
                                         {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 1, 0, 0, 1, 1, 1},
-                                        {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 1}};
+                                        {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 2, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 5, 5, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 2, 1},
+                                        {1, 31, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                        {1, 32, 11, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}};
     for (size_t i = 0; i < sizeof phase_kernel / sizeof phase_kernel[0]; i++)
         assert_string_equal(plan_kernel(&phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                             tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
