@@ -139,7 +139,7 @@ static int every_output_has_a_tap(const tconv_geometry *g) {
                (tconv_u128)g->out_w;
 }
 
-/* The AVX-512 pairs kernel (fused_pairs_tile) stores a fused tile straight from its registers:
+/* The AVX-512 pairs kernel (fused_pairs_tiles) stores a fused tile straight from its registers:
  * for a 2-wide, stride-2 kernel without padding or dilation (U-Net's and Mask R-CNN's k2 s2),
  * the tile's rows are (kx 0, kx 1) pairs that interleave into one output run. Only when K is
  * one KC block (the tile is complete after one call) and the tile is the 12x32 kernel's. */
@@ -439,30 +439,38 @@ fused_micro_tile(const gemm_work *work, const gemm_state *st, float *col, size_t
     scatter_tile(work, c, ldc, ir, rows, j, cols);
 }
 
-/* One full 12-row fused tile (rows [ir, ir + 12), columns [j, j + cols) inside one input row)
- * through the AVX-512 pairs kernel: row pair p (kx 0 and 1 of one (co, ky)) is one output run
- * of 2 cols floats. Rows come in (co, ky, kx) order and ir is even, so the tile starts on kx 0.
+/* The full 12-row fused tiles of rows [m0, m1) (columns [j, j + cols) inside one input row)
+ * through the AVX-512 pairs kernel; returns the first row left (the edge tile, for the plain
+ * path). Row pair p of a tile (kx 0 and 1 of one (co, ky)) is one output run of 2 cols floats.
+ * Rows come in (co, ky, kx) order and m0 is even, so every tile starts on kx 0; (co, ky) are
+ * stepped, not divided out per tile.
  * Measured (bench medians of 5, avx512, t1, 5 rounds interleaved with 3a281ac on the shared,
  * loaded Xeon): U-Net 128->64 2.83 -> 2.60 ms (min 2.40 -> 2.01); 3.14 -> 2.81 in a second
  * session; fused_sliver 12% -> under 1% of the samples (perf). */
-static __attribute__((noinline)) void fused_pairs_tile(const gemm_work *work, size_t ir, size_t j,
-                                                       size_t cols, size_t kc, const float *a,
-                                                       const float *b, size_t ldb) {
+static __attribute__((noinline)) size_t fused_pairs_tiles(const gemm_work *work, size_t m0,
+                                                          size_t m1, size_t j, size_t cols,
+                                                          size_t kc, const float *a_block,
+                                                          const float *b, size_t ldb) {
 #if TCONV_HAVE_AVX512
     const tconv_geometry *g = &work->plan->g;
     const tconv_shape *s = &g->s;
     size_t kh = (size_t)s->kernel_h, iy = j / g->in_w, ix = j % g->in_w;
-    size_t co = ir / g->taps, ky = ir % g->taps / 2;
-    float *y[6], bias[6];
-    for (size_t p = 0; p < 6; p++) {
-        y[p] = work->y_group + co * g->out_plane +
-               (iy * (size_t)s->stride_h + ky * (size_t)s->dilation_h) * g->out_ws + 2 * ix;
-        bias[p] = work->bias_group ? work->bias_group[co] : 0.0f;
-        if (++ky == kh) ky = 0, co++;
+    size_t co = m0 / g->taps, ky = m0 % g->taps / 2, ir = m0;
+    float *run = work->y_group + iy * (size_t)s->stride_h * g->out_ws + 2 * ix;
+    size_t ky_step = (size_t)s->dilation_h * g->out_ws;
+    for (; m1 - ir >= 12; ir += 12) {
+        float *y[6], bias[6];
+        for (size_t p = 0; p < 6; p++) {
+            y[p] = run + co * g->out_plane + ky * ky_step;
+            bias[p] = work->bias_group ? work->bias_group[co] : 0.0f;
+            if (++ky == kh) ky = 0, co++;
+        }
+        tconv_f32_gemm_pairs_ukernel_12x32__avx512(cols, kc, a_block + ir * kc, b, ldb, y, bias);
     }
-    tconv_f32_gemm_pairs_ukernel_12x32__avx512(cols, kc, a, b, ldb, y, bias);
+    return ir;
 #else
-    (void)work, (void)ir, (void)j, (void)cols, (void)kc, (void)a, (void)b, (void)ldb;
+    (void)work, (void)m1, (void)j, (void)cols, (void)kc, (void)a_block, (void)b, (void)ldb;
+    return m0;
 #endif
 }
 
@@ -479,13 +487,10 @@ static __attribute__((noinline)) void fused_sliver(const gemm_work *work, const 
     /* The pairs kernel takes one output run per row pair: the sliver inside one input row. Not
      * for at most 16 columns, where the 12x16 kernel runs half the FMAs (Mask R-CNN's last
      * sliver of 4: that sliver at full width cost the layer 0.74 -> 0.79 ms). */
-    int pairs = st->pairs_in_registers && cols > 16 && j % in_w + cols <= in_w;
+    if (st->pairs_in_registers && cols > 16 && j % in_w + cols <= in_w)
+        m0 = fused_pairs_tiles(work, m0, m1, j, cols, kc, a_block, b, ldb);
     for (size_t ir = m0; ir < m1; ir += mr) {
         size_t rows = m1 - ir < mr ? m1 - ir : mr;
-        if (pairs && rows == mr) {
-            fused_pairs_tile(work, ir, j, cols, kc, a_block + ir * kc, b, ldb);
-            continue;
-        }
         fused_micro_tile(work, st, col, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j, tile);
     }
 }
