@@ -444,9 +444,12 @@ fused_micro_tile(const gemm_work *work, const gemm_state *st, float *col, size_t
  * path). Row pair p of a tile (kx 0 and 1 of one (co, ky)) is one output run of 2 cols floats.
  * Rows come in (co, ky, kx) order and m0 is even, so every tile starts on kx 0; (co, ky) are
  * stepped, not divided out per tile.
- * Measured (bench medians of 5, avx512, t1, 5 rounds interleaved with 3a281ac on the shared,
- * loaded Xeon): U-Net 128->64 2.83 -> 2.60 ms (min 2.40 -> 2.01); 3.14 -> 2.81 in a second
- * session; fused_sliver 12% -> under 1% of the samples (perf). */
+ * Measured on the shared, loaded Xeon against 3a281ac, interleaved: U-Net 128->64 at t1 (own
+ * driver, thread CPU time, best and median of 100 runs, 5 rounds) 1.90 -> 1.74 ms best, 2.03
+ * -> 1.86 median (141 -> 154 GFLOP/s best), the same checksum; at t2 (bench medians, wall,
+ * 3 rounds) 0.99 -> 0.87 ms. perf: the driver's scatter (fused_sliver) 12% -> 1% of the
+ * samples; the pairs kernel's stores do not show. Mask R-CNN (14-wide rows: slivers cross
+ * input rows, so it keeps the scatter) level: 0.711 -> 0.711 ms median. */
 static __attribute__((noinline)) size_t fused_pairs_tiles(const gemm_work *work, size_t m0,
                                                           size_t m1, size_t j, size_t cols,
                                                           size_t kc, const float *a_block,
