@@ -405,6 +405,39 @@ static void test_sweep_g_long_rows(void **state) {
             make_shape(1, one_col_ch[n][0], one_col_ch[n][1], 1, one_col_h[n], one_col_w[n]);
         run_shape(&sw, &shape, n != 1);
     }
+    /* ... and the fused k == s == 2 stores of the AVX-512 pairs kernel (gemm: a 12-row tile's
+     * (kx 0, kx 1) row pairs interleaved into y from registers): slivers inside one input row
+     * (64 columns), crossing rows (48: the old scatter), a last one of 24 columns (masked stores)
+     * and of 16 (the 12x16 path), a 4-row edge tile (M 28 = 12 + 12 + 4), kernel rows 4 with
+     * stride 4 (ky stepping past 2), and M 120 (the blocked loop instead of the slivers). */
+    static const int64_t pairs_ch[][2] = {{20, 7}, {33, 7}, {9, 30}, {17, 5}, {12, 15}};
+    static const axis pairs_h[] = {{3, 2, 2, 0, 0, 1},
+                                   {2, 2, 2, 0, 0, 1},
+                                   {1, 2, 2, 0, 0, 1},
+                                   {2, 4, 4, 0, 0, 1},
+                                   {3, 2, 2, 0, 0, 1}};
+    static const axis pairs_w[] = {{64, 2, 2, 0, 0, 1},
+                                   {48, 2, 2, 0, 0, 1},
+                                   {56, 2, 2, 0, 0, 1},
+                                   {40, 2, 2, 0, 0, 1},
+                                   {64, 2, 2, 0, 0, 1}};
+    for (size_t n = 0; n < sizeof pairs_h / sizeof pairs_h[0]; n++) {
+        tconv_shape shape =
+            make_shape(1, pairs_ch[n][0], pairs_ch[n][1], 1, pairs_h[n], pairs_w[n]);
+        run_shape(&sw, &shape, n != 2);
+    }
+    /* ... and gemm's col2im rows held in AVX-512 registers (outputs at most 64 wide, kernel 2 to
+     * 16 wide): 64-wide rows (four vectors), stride 3 with dilation 2 and output padding (29: a
+     * masked tail), a 17-row kernel (past the taps list: the plain path), and rectangular. */
+    static const int64_t rows_ch[][2] = {{6, 5}, {3, 4}, {2, 3}, {4, 7}};
+    static const axis rows_h[] = {
+        {6, 4, 2, 1, 0, 1}, {5, 3, 3, 1, 2, 2}, {3, 17, 1, 8, 0, 1}, {4, 5, 1, 2, 0, 1}};
+    static const axis rows_w[] = {
+        {32, 4, 2, 1, 0, 1}, {9, 3, 3, 1, 2, 2}, {3, 17, 1, 8, 0, 1}, {20, 2, 3, 0, 1, 1}};
+    for (size_t n = 0; n < sizeof rows_h / sizeof rows_h[0]; n++) {
+        tconv_shape shape = make_shape(1, rows_ch[n][0], rows_ch[n][1], 1, rows_h[n], rows_w[n]);
+        run_shape(&sw, &shape, n != 1);
+    }
     finish(&sw);
 }
 

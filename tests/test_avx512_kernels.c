@@ -70,6 +70,13 @@ static const tconv_shape shapes[] = {
     {1, 32, 13, 2, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
     {1, 32, 17, 3, 13, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1},
     {1, 64, 24, 4, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},
+    /* direct's packed rows at a pitch past their width (65 and 72 floats -> 80, 5 lines) with
+     * pixel vectors that prefetch 8 channels ahead, past a block and past the last channel:
+     * CycleGAN-like k3 s2 p1 with output padding on a power-of-two plane (4 x 64), 6 x 4 and 5 x 4
+     * tiles over two channel blocks (40 channels; 11 output channels, so not row phases); stride 1
+     * with 19 channels. */
+    {1, 40, 11, 4, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {1, 19, 17, 2, 70, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},
     /* direct's rowconv path (kernel_w a multiple of stride_w >= 8): 8 lanes per input column
      * with the row's first vector starting left of the output (pad 4), one lane per column
      * (stride 16), two weight slots per tap (stride 32) with pad 33 and output padding, k == s
@@ -269,37 +276,28 @@ static void test_plan_kernel_names(void **state) {
                             "tconv_f32_rowconv_ukernel__avx512");
     assert_string_equal(plan_kernel(&dcgan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                         tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
-    /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases; with fewer
-     * channels (measured slower there), padding or output padding along w, the phase kernel. */
-    /* k4 s2 p1 (DCGAN's kind) and k3 s2 p1 (CycleGAN's) with as many channels: row phases too
-     * (ov_tile); padding 2 or 0, k5, k4 with output padding, dilation or too few channels: the
-     * phase kernel. */
-    const tconv_shape dcgan_wide = {1, 512, 256, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1};
-    assert_string_equal(plan_kernel(&dcgan_wide, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
-    const tconv_shape cyclegan = {1, 128, 64, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1};
-    assert_string_equal(plan_kernel(&cyclegan, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
-    const tconv_shape k4_phase_kernel[] = {{1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 2, 0, 0, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 5, 5, 2, 2, 1, 1, 0, 0, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1},
-                                           {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 2, 1},
-                                           {1, 31, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
-                                           {1, 32, 11, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}};
-    for (size_t i = 0; i < sizeof k4_phase_kernel / sizeof k4_phase_kernel[0]; i++)
-        assert_string_equal(plan_kernel(&k4_phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                            tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
-    const tconv_shape mask_rcnn = {1, 256, 256, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1};
-    const tconv_shape k3s3 = {1, 32, 12, 4, 16, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1};
-    assert_string_equal(plan_kernel(&mask_rcnn, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
-    assert_string_equal(plan_kernel(&k3s3, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
-                        "tconv_f32_conv_phases_ukernel_16__avx512");
+    /* k == s (2 or 3) unpadded with 12+ output and 32+ input channels: row phases, as k4 s2 p1
+     * (DCGAN's kind) and k3 s2 p1 (CycleGAN's) with as many channels (ov_tile). With fewer channels
+     * (measured slower there), padding or output padding along w (k == s), padding 2 or 0, k5, k4
+     * with output padding, or dilation: the phase kernel. */
+    const tconv_shape row_phases[] = {{1, 256, 256, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                      {1, 32, 12, 4, 16, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1},
+                                      {1, 512, 256, 4, 4, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                      {1, 128, 64, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof row_phases / sizeof row_phases[0]; i++)
+        assert_string_equal(plan_kernel(&row_phases[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                            "tconv_f32_conv_phases_ukernel_16__avx512");
     const tconv_shape phase_kernel[] = {{1, 32, 8, 4, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
                                         {1, 16, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
                                         {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 1, 0, 0, 1, 1, 1},
-                                        {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 1}};
+                                        {1, 32, 16, 4, 16, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 2, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 5, 5, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1},
+                                        {1, 32, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 2, 1},
+                                        {1, 31, 16, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1},
+                                        {1, 32, 11, 4, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1}};
     for (size_t i = 0; i < sizeof phase_kernel / sizeof phase_kernel[0]; i++)
         assert_string_equal(plan_kernel(&phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                             tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
@@ -333,51 +331,57 @@ static void run_plain(const tconv_shape *s, tconv_algo algo, const float *x, con
     tconv_plan_destroy(plan);
 }
 
-/* Infinite and NaN inputs on the masked rowconv shapes: every output the reference leaves finite
- * (no product with them) is bit for bit the output with zeros there, which matches the
- * double-precision reference; every other output is non-finite. A masked lane that multiplied its
- * zero weight by inf would turn a finite output (often the bias alone, k < s) into NaN. */
+/* Non-finite values poisoned into x (POISON_X) or w of shape i, seeded by `seed`: every output
+ * the reference leaves finite (no product with them) must be bit for bit the output with zeros
+ * there, which matches the double-precision reference; every other output must be non-finite.
+ * Direct must run `kernel`. */
+enum { POISON_X, POISON_W };
+static void check_nonfinite(size_t i, int what, unsigned seed, const char *kernel) {
+    const tconv_shape *s = &shapes[i];
+    size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
+    float *x0 = malloc(nx * sizeof *x0), *x1 = malloc(nx * sizeof *x1);
+    float *w0 = malloc(nw * sizeof *w0), *w1 = malloc(nw * sizeof *w1);
+    float *b = malloc((size_t)s->out_channels * sizeof *b);
+    float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+    float *r1 = malloc(ny * sizeof *r1);
+    assert_true(x0 && x1 && w0 && w1 && b && y0 && y1 && r1);
+    tu_rng rng;
+    tu_seed(&rng, seed);
+    tu_fill(&rng, x0, nx), tu_fill(&rng, w0, nw), tu_fill(&rng, b, (size_t)s->out_channels);
+    memcpy(x1, x0, nx * sizeof *x0), memcpy(w1, w0, nw * sizeof *w0);
+    if (what == POISON_X)
+        for (size_t j = 2; j < nx; j += 5) x0[j] = 0, x1[j] = j % 3 ? INFINITY : NAN;
+    else
+        for (size_t j = 3; j < nw; j += 997) w0[j] = 0, w1[j] = j % 2 ? INFINITY : NAN;
+    run_plain(s, TCONV_ALGO_DIRECT, x0, w0, b, y0, kernel);
+    assert_true(tu_check_output(s, "direct", ISA, x0, w0, b, y0));
+    run_plain(s, TCONV_ALGO_DIRECT, x1, w1, b, y1, kernel);
+    run_plain(s, TCONV_ALGO_REFERENCE, x1, w1, b, r1, NULL);
+    size_t finite = 0, bad = 0;
+    for (size_t j = 0; j < ny; j++) {
+        int ok = isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
+        finite += isfinite(r1[j]) != 0;
+        if (!ok && bad++ < 5)
+            printf("MISMATCH shape %zu output %zu: reference %g, direct %g (zeros: %g)\n", i, j,
+                   (double)r1[j], (double)y1[j], (double)y0[j]);
+    }
+    printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
+    assert_int_equal(bad, 0);
+    assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
+    free(x0), free(x1), free(w0), free(w1), free(b), free(y0), free(y1), free(r1);
+}
+
+/* Infinite and NaN inputs on the masked rowconv shapes: a masked lane that multiplied its zero
+ * weight by inf would turn a finite output (often the bias alone, k < s) into NaN. */
 static void test_rowconv_nonfinite_inputs(void **state) {
     (void)state;
     if (!avx512_usable()) skip();
-    for (size_t i = SHAPE_COUNT - 11; i < SHAPE_COUNT; i++) {
-        const tconv_shape *s = &shapes[i];
-        size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
-        float *x0 = malloc(nx * sizeof *x0), *x1 = malloc(nx * sizeof *x1);
-        float *w = malloc(nw * sizeof *w), *b = malloc((size_t)s->out_channels * sizeof *b);
-        float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
-        float *r1 = malloc(ny * sizeof *r1);
-        assert_true(x0 && x1 && w && b && y0 && y1 && r1);
-        tu_rng rng;
-        tu_seed(&rng, 7000 + i);
-        tu_fill(&rng, x0, nx), tu_fill(&rng, w, nw), tu_fill(&rng, b, (size_t)s->out_channels);
-        for (size_t j = 0; j < nx; j++) {
-            x1[j] = x0[j];
-            if (j % 5 == 2) x0[j] = 0, x1[j] = j % 3 ? INFINITY : NAN;
-        }
-        run_plain(s, TCONV_ALGO_DIRECT, x0, w, b, y0, ROWCONV);
-        assert_true(tu_check_output(s, "direct", ISA, x0, w, b, y0));
-        run_plain(s, TCONV_ALGO_DIRECT, x1, w, b, y1, ROWCONV);
-        run_plain(s, TCONV_ALGO_REFERENCE, x1, w, b, r1, NULL);
-        size_t finite = 0, bad = 0;
-        for (size_t j = 0; j < ny; j++) {
-            int ok =
-                isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
-            finite += isfinite(r1[j]) != 0;
-            if (!ok && bad++ < 5)
-                printf("MISMATCH shape %zu output %zu: reference %g, rowconv %g (zeros: %g)\n", i,
-                       j, (double)r1[j], (double)y1[j], (double)y0[j]);
-        }
-        printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
-        assert_int_equal(bad, 0);
-        assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
-        free(x0), free(x1), free(w), free(b), free(y0), free(y1), free(r1);
-    }
+    for (size_t i = SHAPE_COUNT - 11; i < SHAPE_COUNT; i++)
+        check_nonfinite(i, POISON_X, 7000 + (unsigned)i, ROWCONV);
 }
 
 /* Infinite and NaN weights on the k4/k3 s2 p1 row-phase shapes: the tiles multiply only inside the
- * input (no zero-padded column times inf, which is NaN), so every output the reference leaves
- * finite is bit for bit the output with zeros for those weights, and every other is non-finite. */
+ * input, never a zero-padded column by inf (NaN where the reference has no product). */
 static int overlapping_row_phases(const tconv_shape *s) {
     int k4 = s->kernel_w == 4 && s->out_pad_w == 0, k3 = s->kernel_w == 3;
     return (k4 || k3) && s->stride_w == 2 && s->pad_w == 1 && s->dilation_w == 1 &&
@@ -388,41 +392,9 @@ static void test_row_phases_nonfinite_weights(void **state) {
     (void)state;
     if (!avx512_usable()) skip();
     size_t checked = 0;
-    for (size_t i = 0; i < SHAPE_COUNT; i++) {
-        const tconv_shape *s = &shapes[i];
-        if (!overlapping_row_phases(s)) continue;
-        checked++;
-        size_t nx = tu_x_elems(s), nw = tu_w_elems(s), ny = tu_y_elems(s);
-        float *x = malloc(nx * sizeof *x), *w0 = malloc(nw * sizeof *w0);
-        float *w1 = malloc(nw * sizeof *w1), *b = malloc((size_t)s->out_channels * sizeof *b);
-        float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
-        float *r1 = malloc(ny * sizeof *r1);
-        assert_true(x && w0 && w1 && b && y0 && y1 && r1);
-        tu_rng rng;
-        tu_seed(&rng, 8000 + i);
-        tu_fill(&rng, x, nx), tu_fill(&rng, w0, nw), tu_fill(&rng, b, (size_t)s->out_channels);
-        for (size_t j = 0; j < nw; j++) {
-            w1[j] = w0[j];
-            if (j % 997 == 3) w0[j] = 0, w1[j] = j % 2 ? INFINITY : NAN;
-        }
-        run_plain(s, TCONV_ALGO_DIRECT, x, w0, b, y0, ROW_PHASES);
-        assert_true(tu_check_output(s, "direct", ISA, x, w0, b, y0));
-        run_plain(s, TCONV_ALGO_DIRECT, x, w1, b, y1, ROW_PHASES);
-        run_plain(s, TCONV_ALGO_REFERENCE, x, w1, b, r1, NULL);
-        size_t finite = 0, bad = 0;
-        for (size_t j = 0; j < ny; j++) {
-            int ok =
-                isfinite(r1[j]) ? memcmp(&y0[j], &y1[j], sizeof(float)) == 0 : !isfinite(y1[j]);
-            finite += isfinite(r1[j]) != 0;
-            if (!ok && bad++ < 5)
-                printf("MISMATCH shape %zu output %zu: reference %g, row phases %g (zeros: %g)\n",
-                       i, j, (double)r1[j], (double)y1[j], (double)y0[j]);
-        }
-        printf("  shape %zu: %zu of %zu outputs finite, %zu mismatches\n", i, finite, ny, bad);
-        assert_int_equal(bad, 0);
-        assert_true(finite > 0 && finite < ny); /* both kinds of output were checked */
-        free(x), free(w0), free(w1), free(b), free(y0), free(y1), free(r1);
-    }
+    for (size_t i = 0; i < SHAPE_COUNT; i++)
+        if (overlapping_row_phases(&shapes[i]))
+            check_nonfinite(i, POISON_W, 8000 + (unsigned)i, ROW_PHASES), checked++;
     assert_int_equal(checked, 10); /* the nine row-phase shapes and the long-reduction one */
 }
 

@@ -129,10 +129,13 @@ static tconv_shape matrix_shape(size_t i) {
     /* gemm's fused col2im (taps never overlap): K over two KC blocks (a pass takes at most 2048
      * rows of K), so the last block finishes col's partial sums before the scatter; rows of 9
      * cross the NR-wide tiles. */
-    default: return shape(1, 2100, 20, 1, 9, 9, 2, 2, 0, 0, 1);
+    case 19: return shape(1, 2100, 20, 1, 9, 9, 2, 2, 0, 0, 1);
+    /* gemm's AVX-512 pairs kernel (k2 s2 fused tiles stored from registers): 64-wide rows, so
+     * the 32-column slivers lie inside input rows; M 120, split into MR multiples. */
+    default: return shape(1, 24, 30, 1, 4, 64, 2, 2, 0, 0, 1);
     }
 }
-#define N_SHAPES 20
+#define N_SHAPES 21
 
 static const tconv_algo all_algos[] = {
     TCONV_ALGO_REFERENCE, TCONV_ALGO_ZERO_INSERT, TCONV_ALGO_DIRECT, TCONV_ALGO_GEMM,

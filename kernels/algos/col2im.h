@@ -9,6 +9,10 @@
 typedef struct tconv_col2im_plan {
     size_t *ix_begin, *ix_end; /* [kernel_w] */
     size_t *iy_begin, *iy_end; /* [kernel_h] */
+    /* AVX-512 rows in registers (see use_row_kernel): per (kx, vector q of the output row) the
+     * lanes its taps reach and the col offset of the first; NULL when not used. */
+    uint32_t *row_mask; /* [kernel_w][4]: lanes reached, and lanes [0, their count) << 16 */
+    size_t *row_off;    /* [kernel_w][4] */
 } tconv_col2im_plan;
 
 tconv_status tconv_col2im_prepare(tconv_plan *plan, tconv_col2im_plan *c);

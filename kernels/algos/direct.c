@@ -25,14 +25,15 @@ typedef struct direct_state {
                           rows some kernel row reaches first (see plan_row_tiles) */
     size_t tap_rows;   /* those rows: the first tap_rows of row_order, the tiles' range */
     size_t row_tile;   /* rows of row_order per parallel task */
-    /* One group's input re-laid out as [iy][c][pad_left zeros, ix, pad_right zeros], or NULL
-     * when the plain [c][iy][ix] layout is the same thing (one channel, no padding). The
-     * micro-kernel walks channels at a fixed pixel offset, and with [c][iy][ix] a power-of-two
-     * plane (64x64: 16 KB) would put every channel's row in the same L1 set. */
+    /* One group's input re-laid out as [iy][c][pad_left zeros, ix, pad_right zeros, zeros to the
+     * pitch], or NULL when the plain [c][iy][ix] layout is the same thing (one channel, no
+     * padding). The micro-kernel walks channels at a fixed pixel offset, and with [c][iy][ix] a
+     * power-of-two plane (64x64: 16 KB) would put every channel's row in the same L1 set. */
     float *x_rows;
-    size_t pad_left, pad_right, row_width;
-    size_t row_expand;      /* rowconv with stride_w < 16: x_rows hold each input column stride_w
-                               times (tconv_rowconv_job's expanded rows); else 1 */
+    size_t pad_left, pad_right;
+    size_t row_width;  /* floats per packed row: the padded width, then its pitch (row_pitch) */
+    size_t row_expand; /* rowconv with stride_w < 16: x_rows hold each input column stride_w
+                          times (tconv_rowconv_job's expanded rows); else 1 */
     size_t *phase_segments; /* segments of column phase p: [phase_segments[p], [p + 1]) */
     int column_phase_major; /* loop order, see direct_block */
     int empty_segments;     /* some segment has no column tap (k < s): its outputs are the bias */
@@ -441,6 +442,28 @@ int tconv_direct_takes_row_phases(const tconv_geometry *g, const tconv_kernels *
 #endif
 }
 
+/* The packed rows' pitch, in floats: the padded row width rounded up to whole 64-byte lines, an
+ * odd number of them. A pitch of whole lines gives every channel's row the same alignment, so a
+ * vector load at a 16-float offset from the row start reads one line, not two (CycleGAN 128 -> 64:
+ * 129 floats put 15 of 16 channels' loads across two lines); an odd count walks all 64 L1 sets
+ * as channels advance, where an even one would share them (128 floats: 8 sets, and a tap's rows
+ * lie a multiple of 4 KiB apart, so 4 taps x 4 channels per set exceed 12 ways). Only for rows
+ * whose width is not already whole lines, and of at least ROW_PITCH_MIN floats: shorter rows would
+ * waste up to half their lines and L1 room, and their vectors straddle lines anyway. A kernel-only
+ * loop (16 rows, 128 pixels, 128 channels, 4 taps at column offsets 0, 1, 0, 1, stride 2, data in
+ * L2; avx512, best of 7, three runs) ran 129-130 GFLOP/s at a 129-float pitch and 146-148 at 144.
+ * In whole layers, where x streams from beyond L2, the gain was within the shared machine's noise
+ * (bench, avx512 t1, medians of 5, base / pitch alone, two interleaved rounds): CycleGAN 128 -> 64
+ * 111-115 / 113-117 GFLOP/s, its 136-column variant (137 -> 144) 108-110 / 104-108, ENet 32 -> 32
+ * (65 -> 80), both with conv_avx512.c's prefetch, 120-123 / 118-125. The copy grows by the pitch's
+ * share (CycleGAN: 12%). */
+#define ROW_PITCH_MIN 64
+static size_t row_pitch(size_t width) {
+    if (width < ROW_PITCH_MIN || width % 16 == 0) return width;
+    size_t lines = tconv_div_up(width, 16);
+    return 16 * (lines | 1);
+}
+
 /* The packed input rows, when the kernel cannot read x as it is. */
 static tconv_status alloc_input_rows(tconv_plan *plan, direct_state *st) {
     const tconv_geometry *g = &plan->g;
@@ -560,6 +583,10 @@ static tconv_status direct_create(tconv_plan *plan, const float *w, const float 
         rc = build_segments(plan, &pc, st);
     }
     if (rc == TCONV_OK && !st->rowconv) choose_loop_order(plan, st);
+    /* After the segments: their taps read the padded width only; the pitch's extra columns stay
+     * zero and unread. */
+    if (rc == TCONV_OK && !st->rowconv && (g->cin_g > 1 || st->row_width > g->in_w))
+        st->row_width = row_pitch(st->row_width);
     if (rc == TCONV_OK && row_phases) {
         st->row_phases = 1, st->column_phase_major = 0; /* one call covers every column phase */
         plan->loop0_kernel = "tconv_f32_conv_phases_ukernel_16__avx512";

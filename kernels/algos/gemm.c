@@ -18,13 +18,14 @@ typedef struct gemm_state {
     float *col;    /* [cout_g*Kh*Kw][H*W]; NULL when fused and K fits one KC block, or y_is_col */
     float *bias;   /* [Cout] or NULL */
     size_t m, m_padded, k;
-    size_t kc, mc, nc;     /* cache blocking (gemm_blocking) */
-    size_t l2_bytes;       /* detected (or fallback) L2 size */
-    size_t band_in_rows;   /* input rows per band of banded_gemm_col2im; 0: no bands */
-    size_t b_panel_elems;  /* one slot's b_packed, then its MR x NR tile (fused) */
-    int fused;             /* every output gets exactly one tap: GEMM tiles go straight into y */
-    int y_is_col;          /* fused, and col's layout is y's (see col_is_y_layout) */
-    size_t m_tile, n_tile; /* GEMM tile of one parallel task (see choose_gemm_tiles) */
+    size_t kc, mc, nc;      /* cache blocking (gemm_blocking) */
+    size_t l2_bytes;        /* detected (or fallback) L2 size */
+    size_t band_in_rows;    /* input rows per band of banded_gemm_col2im; 0: no bands */
+    size_t b_panel_elems;   /* one slot's b_packed, then its MR x NR tile (fused) */
+    int fused;              /* every output gets exactly one tap: GEMM tiles go straight into y */
+    int y_is_col;           /* fused, and col's layout is y's (see col_is_y_layout) */
+    int pairs_in_registers; /* fused tiles stored by the AVX-512 pairs kernel (use_pairs_kernel) */
+    size_t m_tile, n_tile;  /* GEMM tile of one parallel task (see choose_gemm_tiles) */
     size_t c2i_channels, c2i_rows; /* col2im tile: output channels x output rows */
     tconv_col2im_plan c2i;
 } gemm_state;
@@ -138,6 +139,22 @@ static int every_output_has_a_tap(const tconv_geometry *g) {
                (tconv_u128)g->out_w;
 }
 
+/* The AVX-512 pairs kernel (fused_pairs_tiles) stores a fused tile straight from its registers:
+ * for a 2-wide, stride-2 kernel without padding or dilation (U-Net's and Mask R-CNN's k2 s2),
+ * the tile's rows are (kx 0, kx 1) pairs that interleave into one output run. Only when K is
+ * one KC block (the tile is complete after one call) and the tile is the 12x32 kernel's. */
+static int use_pairs_kernel(const tconv_plan *plan, const gemm_state *st) {
+#if TCONV_HAVE_AVX512
+    const tconv_shape *s = &plan->g.s;
+    return plan->k.isa == TCONV_ISA_avx512 && plan->k.gemm.mr == 12 && plan->k.gemm.nr == 32 &&
+           st->fused && !st->y_is_col && st->k <= st->kc && s->kernel_w == 2 && s->stride_w == 2 &&
+           s->dilation_w == 1 && s->pad_h == 0 && s->pad_w == 0;
+#else
+    (void)plan, (void)st;
+    return 0;
+#endif
+}
+
 static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *bias,
                                  int own_gemm) {
     const tconv_geometry *g = &plan->g;
@@ -162,6 +179,7 @@ static tconv_status gemm_prepare(tconv_plan *plan, const float *w, const float *
      * and U-Net 128->64's with output padding 1 level within noise. */
     st->fused = own_gemm && taps_never_overlap(&g->s) && every_output_has_a_tap(g);
     st->y_is_col = st->fused && col_is_y_layout(g);
+    st->pairs_in_registers = own_gemm && use_pairs_kernel(plan, st);
     if (own_gemm && !st->fused) st->band_in_rows = band_input_rows(g, st, plan->k.gemm.nr);
     /* Fused with K in one KC block: each tile is complete after one micro-kernel call, so it
      * lives in the slot's MR x NR scratch and col is not needed at all; y_is_col: every KC pass
@@ -421,6 +439,44 @@ fused_micro_tile(const gemm_work *work, const gemm_state *st, float *col, size_t
     scatter_tile(work, c, ldc, ir, rows, j, cols);
 }
 
+/* The full 12-row fused tiles of rows [m0, m1) (columns [j, j + cols) inside one input row)
+ * through the AVX-512 pairs kernel; returns the first row left (the edge tile, for the plain
+ * path). Row pair p of a tile (kx 0 and 1 of one (co, ky)) is one output run of 2 cols floats.
+ * Rows come in (co, ky, kx) order and m0 is even, so every tile starts on kx 0; (co, ky) are
+ * stepped, not divided out per tile.
+ * Measured on the shared, loaded Xeon against 3a281ac, interleaved: U-Net 128->64 at t1 (own
+ * driver, thread CPU time, best and median of 100 runs, 5 rounds) 1.90 -> 1.74 ms best, 2.03
+ * -> 1.86 median (141 -> 154 GFLOP/s best), the same checksum; at t2 (bench medians, wall,
+ * 3 rounds) 0.99 -> 0.87 ms. perf: the driver's scatter (fused_sliver) 12% -> 1% of the
+ * samples; the pairs kernel's stores do not show. Mask R-CNN (14-wide rows: slivers cross
+ * input rows, so it keeps the scatter) level: 0.711 -> 0.711 ms median. */
+static __attribute__((noinline)) size_t fused_pairs_tiles(const gemm_work *work, size_t m0,
+                                                          size_t m1, size_t j, size_t cols,
+                                                          size_t kc, const float *a_block,
+                                                          const float *b, size_t ldb) {
+#if TCONV_HAVE_AVX512
+    const tconv_geometry *g = &work->plan->g;
+    const tconv_shape *s = &g->s;
+    size_t kh = (size_t)s->kernel_h, iy = j / g->in_w, ix = j % g->in_w;
+    size_t co = m0 / g->taps, ky = m0 % g->taps / 2, ir = m0;
+    float *run = work->y_group + iy * (size_t)s->stride_h * g->out_ws + 2 * ix;
+    size_t ky_step = (size_t)s->dilation_h * g->out_ws;
+    for (; m1 - ir >= 12; ir += 12) {
+        float *y[6], bias[6];
+        for (size_t p = 0; p < 6; p++) {
+            y[p] = run + co * g->out_plane + ky * ky_step;
+            bias[p] = work->bias_group ? work->bias_group[co] : 0.0f;
+            if (++ky == kh) ky = 0, co++;
+        }
+        tconv_f32_gemm_pairs_ukernel_12x32__avx512(cols, kc, a_block + ir * kc, b, ldb, y, bias);
+    }
+    return ir;
+#else
+    (void)work, (void)m1, (void)j, (void)cols, (void)kc, (void)a_block, (void)b, (void)ldb;
+    return m0;
+#endif
+}
+
 /* The MR tiles [m0, m1) of one NR-column sliver of the last KC block, fused. Out of line, one
  * call per sliver: inlined into sliver_gemm and blocked_gemm, the scatter's registers made
  * their plain (unfused) loops spill, +1.2-1.6% instructions on gate_depthwise and
@@ -430,7 +486,12 @@ static __attribute__((noinline)) void fused_sliver(const gemm_work *work, const 
                                                    float *col, size_t m0, size_t m1, size_t cols,
                                                    size_t kc, const float *a_block, const float *b,
                                                    size_t ldb, size_t pc, size_t j, float *tile) {
-    size_t mr = work->plan->k.gemm.mr;
+    size_t mr = work->plan->k.gemm.mr, in_w = work->plan->g.in_w;
+    /* The pairs kernel takes one output run per row pair: the sliver inside one input row. Not
+     * for at most 16 columns, where the 12x16 kernel runs half the FMAs (Mask R-CNN's last
+     * sliver of 4: that sliver at full width cost the layer 0.74 -> 0.79 ms). */
+    if (st->pairs_in_registers && cols > 16 && j % in_w + cols <= in_w)
+        m0 = fused_pairs_tiles(work, m0, m1, j, cols, kc, a_block, b, ldb);
     for (size_t ir = m0; ir < m1; ir += mr) {
         size_t rows = m1 - ir < mr ? m1 - ir : mr;
         fused_micro_tile(work, st, col, rows, cols, kc, a_block + ir * kc, b, ldb, pc, ir, j, tile);

@@ -118,6 +118,22 @@ void tconv_f32_rowconv_ukernel__avx512(const tconv_rowconv_job *job);
 void tconv_f32_rowconv_expand__avx512(size_t rows, size_t n, size_t stride, const float *x,
                                       size_t x_rstride, float *xe, size_t xe_rstride);
 
+/* gemm pairs (AVX-512 only; gemm's fused k == s == 2 stores): the 12 x nr tile (nr <= 32) of
+ * A[12 x k] * B[k x 32] (A packed [k][12], B rows ldb apart, 32 floats readable in each), rows
+ * 2p and 2p + 1 interleaved into y[p]: for p < 6, j < nr,
+ *   y[p][2j] = bias[p] + C[2p][j],   y[p][2j + 1] = bias[p] + C[2p + 1][j]. */
+void tconv_f32_gemm_pairs_ukernel_12x32__avx512(size_t nr, size_t k, const float *a, const float *b,
+                                                size_t ldb, float *const *y, const float *bias);
+
+/* col2im row in registers (AVX-512 only; gemm's col2im for output rows of at most 64 floats):
+ * y[0..out_w) = bias, then for r < rows (kernel rows in ky order) and kx < kw in order, the
+ * taps of kernel column kx added, one add per output and tap: in vector q (outputs 16q..16q+15)
+ * the set lanes of mask[kx*4 + q] (its low 16 bits), in order, take the consecutive floats from
+ * col_rows[r] + kx*kx_stride + off[kx*4 + q]; its high 16 bits are lanes [0, count of them). */
+void tconv_f32_col2im_row__avx512(size_t out_w, float bias, size_t rows,
+                                  const float *const *col_rows, size_t kx_stride, size_t kw,
+                                  const uint32_t *mask, const size_t *off, float *y);
+
 /* y[0..n) = value (AVX-512 only; direct's bias-only rows): 64-byte stores, every element exactly
  * value. */
 void tconv_f32_fill__avx512(float *y, size_t n, float value);

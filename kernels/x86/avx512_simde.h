@@ -1,4 +1,4 @@
-/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the five the Debian SIMDe 0.7.4 lacks. */
+/* AVX-512 intrinsics through SIMDe on AVX2+FMA, plus the six the Debian SIMDe 0.7.4 lacks. */
 #ifndef TCONV_AVX512_SIMDE_H
 #define TCONV_AVX512_SIMDE_H
 
@@ -45,6 +45,15 @@ static inline float tconv_simde_cvtss_f32(simde__m512 a) {
     return lanes[0];
 }
 
+/* Lanes set in k take a's lowest lanes in order, the others zero (col2im's rows in registers). */
+static inline simde__m512 tconv_simde_maskz_expand_ps(simde__mmask16 k, simde__m512 a) {
+    float in[16], out[16] = {0};
+    simde_mm512_storeu_ps(in, a);
+    for (int i = 0, next = 0; i < 16; i++)
+        if ((k >> i) & 1) out[i] = in[next++];
+    return simde_mm512_loadu_ps(out);
+}
+
 /* Macros, like SIMDe's own aliases, so they win over the declarations in <immintrin.h>, which
  * SIMDe includes for its AVX2 paths. That header (gcc and clang declare the AVX-512 types without
  * -mavx512f) also gives the kernels __mmask16, the same unsigned 16-bit type as simde__mmask16. */
@@ -53,10 +62,12 @@ static inline float tconv_simde_cvtss_f32(simde__m512 a) {
 #undef _mm512_cvtss_f32
 #undef _mm512_mask3_fmadd_ps
 #undef _mm512_shuffle_f32x4
+#undef _mm512_maskz_expand_ps
 #define _mm512_maskz_loadu_ps(k, mem) tconv_simde_maskz_loadu_ps((k), (mem))
 #define _mm512_mask_storeu_ps(mem, k, a) tconv_simde_mask_storeu_ps((mem), (k), (a))
 #define _mm512_cvtss_f32(a) tconv_simde_cvtss_f32((a))
 #define _mm512_mask3_fmadd_ps(a, b, c, k) tconv_simde_mask3_fmadd_ps((a), (b), (c), (k))
+#define _mm512_maskz_expand_ps(k, a) tconv_simde_maskz_expand_ps((k), (a))
 /* SIMDe has the function (a macro over its shuffle_i32x4) but no native alias for it. */
 #define _mm512_shuffle_f32x4(a, b, imm8) simde_mm512_shuffle_f32x4((a), (b), (imm8))
 

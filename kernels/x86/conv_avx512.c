@@ -1,18 +1,38 @@
 /* Tap-list convolution micro-kernel for AVX-512: 16 output channels, pixel or channel vectors. */
 #include "avx512_intrin.h"
 
+#include <stdint.h>
+
 #include "../dispatch/ukernels.h"
 
 #define MR 16 /* output channels per call: a packed [c][MR] weight row is one vector */
 #define VW 16 /* floats per vector */
 /* Channels per block: a block's x rows and weights stay in L1 while every tap and every row
- * group uses them (over all channels, each tap or group would stream them from L2 again). */
+ * group uses them (over all channels, each tap or group would stream them from L2 again). Blocks
+ * of 64, 96 or 128 channel-taps (CB = that / taps, so 4-tap calls fit L1 too) or of 128 channels
+ * measured like 32 on CycleGAN 128 -> 64 (bench, avx512 t1, medians of 5: 115-125 GFLOP/s each,
+ * the machine's noise). */
 #define CB 32
 /* Partial sums of a channel-blocked pixel-vector call: at most 3 row groups of at most 24 sums
  * (6 x 4 tiles; one group of 16 x 1, two of 8 x 2). */
 #define PART_GROUPS 3
 #define PART_SUMS 24
 #include "conv_tile.h"
+/* Row phases read one short run of x per channel, x_cstride apart: the x lines of channel c + 8
+ * are prefetched (the run's first and last line), the hardware's stride prefetch having left a
+ * stall at the first multiply-add after each new line (perf annotate: 21% of ph_tile_2x13's
+ * samples on U-Net 128 -> 64). Thread CPU ms, min of 41 x 5 runs, avx512 t1, two interleaved
+ * rounds, without / with: U-Net 128 -> 64 2.27-2.30 / 2.01 (one line: 2.19; 4 channels ahead: 1.93-
+ * 1.96, 12: 1.91-1.94), CycleGAN-like k3 s2 p1 128 -> 64 at 128x128 17.2-18.4 / 15.7-17.0, Mask
+ * R-CNN, DCGAN and pix2pix unchanged (their channels' runs are 8-14 floats of 8x8 and 14x14 rows,
+ * already nearby). */
+#define PREFETCH_CHANNELS 8
+/* A prefetch hint for p + off floats, which may lie past the buffer (hints never fault): the
+ * address is computed as an integer, so no out-of-bounds pointer is formed. */
+INLINE void prefetch_floats(const float *p, ptrdiff_t off) {
+    _mm_prefetch((const char *)((uintptr_t)p + (uintptr_t)(off * (ptrdiff_t)sizeof(float))),
+                 _MM_HINT_T0);
+}
 
 /* Phase outputs stride_w = s apart (2 <= s <= MAX_SPREAD): 16 pixels span 15s + 1 columns, s
  * vectors; vector k takes lane l from pixel (16k + l)/s where s divides 16k + l. Permute indices
@@ -88,12 +108,54 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
 
 /* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
 
+/* Channels ahead that a block's first row group prefetches (software prefetch, into L1): that
+ * group brings the block's x lines (NV vectors, NV + 1 lines when unaligned) and weight lines from
+ * L2 or beyond, where the later groups find them in L1. perf (cpu-clock) on CycleGAN 128 -> 64 put
+ * 40% of pv_tile_6x4's samples on its x loads. Bench, avx512 t1, GFLOP/s, medians of 5, base /
+ * this, interleaved rounds on the shared 2-core Xeon (with the pitch of direct.c's row_pitch): five
+ * rounds: DCGAN batch 4 256 -> 128 (16 x 1 tiles, one group) 117-125 / 137-141, CycleGAN 128 -> 64
+ * 114-122 / 120-129; three rounds: i16 k5 s1 p2 c32 123 / 138, k7 s1 p3 c32 120 / 138; ENet 32 ->
+ * 32, Mask R-CNN, FCN-8s, fsrcnn unchanged. 4 and 16 channels ahead measured like 8 on CycleGAN;
+ * prefetching in every row group no better (118-124 / 120-122), the next block's lines from the
+ * second group slower (a replay of CycleGAN's calls: 126 -> 118-120). Only with 16
+ * or more channels, in a loop of its own: the test in the loop and prefetches past a 1-channel
+ * call cost i16 k4..k16 s1 c1 15-30% of their time. Default sweep (107 shapes, two rounds):
+ * geomean time 1.00x; 32-channel calls of 1-4 taps (i16 k1 s1, i32 k4 s2 p1) 2-5% slower in
+ * some rounds, as fast in others (a rule by the call's lines, taps x channels x (NV + 2) > 512,
+ * measured the same). */
+#define PREFETCH_AHEAD 8
+/* Addresses as integers: the lines ahead may lie past the call's last channel (a prefetch does
+ * not fault, but pointer arithmetic past the object would be undefined). */
+INLINE void prefetch_channel(const float *xp, const float *wp, size_t xs, const int NV) {
+    const uintptr_t xa = (uintptr_t)xp + PREFETCH_AHEAD * xs * sizeof(float);
+    EACH8(v, 0, NV, __builtin_prefetch((const void *)(xa + (size_t)v * VW * sizeof(float))));
+    __builtin_prefetch((const void *)(xa + ((size_t)NV * VW - 1) * sizeof(float)));
+    __builtin_prefetch((const void *)((uintptr_t)wp + PREFETCH_AHEAD * MR * sizeof(float)));
+}
+
+/* acc += the products of channels [c0, c0 + cn) over every tap; PF (a constant) prefetches. */
+INLINE void pv_sums(const conv_job *jb, size_t r0, const int R, size_t j, const int NV,
+                    __mmask16 mask, size_t c0, size_t cn, __m512 (*acc)[8], const int PF) {
+    const size_t xs = jb->x_cstride;
+    for (size_t t = 0; t < jb->taps; t++) {
+        const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
+        for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
+            if (PF) prefetch_channel(xp, wp, xs, NV);
+            __m512 xv[8];
+            EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
+            xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
+            EACH16(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
+                   EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
+        }
+    }
+}
+
 /* Rows r0..r0+R-1, pixels from j, channels [c0, c0 + cn); the last vector holds `tail` (1..16)
  * pixels, loaded and stored under a mask so nothing past the segment is touched. Sums start from
  * the bias on the first channel block, continue from `part` otherwise, and go to y after the
  * last. */
 INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const int NV, size_t tail,
-                    size_t c0, size_t cn, __m512 *part) {
+                    size_t c0, size_t cn, __m512 *part, int prefetch) {
     __m512 acc[16][8];
     const __mmask16 mask = lanes_upto(tail);
     if (c0 == 0) {
@@ -102,17 +164,10 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
     } else {
         EACH16(m, 0, R, EACH8(v, 0, NV, acc[m][v] = part[m * NV + v]));
     }
-    const size_t xs = jb->x_cstride;
-    for (size_t t = 0; t < jb->taps; t++) {
-        const float *xp = jb->x_taps[t] + c0 * xs + j, *wp = jb->w_taps[t] + c0 * MR + r0;
-        for (size_t c = 0; c < cn; c++, xp += xs, wp += MR) {
-            __m512 xv[8];
-            EACH8(v, 0, NV - 1, xv[v] = _mm512_loadu_ps(xp + v * VW));
-            xv[NV - 1] = _mm512_maskz_loadu_ps(mask, xp + (NV - 1) * VW);
-            EACH16(m, 0, R, const __m512 wb = _mm512_set1_ps(wp[m]);
-                   EACH8(v, 0, NV, acc[m][v] = _mm512_fmadd_ps(wb, xv[v], acc[m][v])));
-        }
-    }
+    if (prefetch)
+        pv_sums(jb, r0, R, j, NV, mask, c0, cn, acc, 1);
+    else
+        pv_sums(jb, r0, R, j, NV, mask, c0, cn, acc, 0);
     if (c0 + cn < jb->channels) {
         EACH16(m, 0, R, EACH8(v, 0, NV, part[m * NV + v] = acc[m][v]));
         return;
@@ -123,11 +178,11 @@ INLINE void pv_tile(const conv_job *jb, size_t r0, const int R, size_t j, const 
 }
 
 typedef void pv_tile_fn(const conv_job *jb, size_t r0, size_t j, size_t tail, size_t c0, size_t cn,
-                        __m512 *part);
+                        __m512 *part, int prefetch);
 #define PV_TILE(R, NV)                                                                             \
     static void pv_tile_##R##x##NV(const conv_job *jb, size_t r0, size_t j, size_t tail,           \
-                                   size_t c0, size_t cn, __m512 *part) {                           \
-        pv_tile(jb, r0, R, j, NV, tail, c0, cn, part);                                             \
+                                   size_t c0, size_t cn, __m512 *part, int prefetch) {             \
+        pv_tile(jb, r0, R, j, NV, tail, c0, cn, part, prefetch);                                   \
     }
 /* clang-format off */
 PV_TILE(1, 1) PV_TILE(1, 2) PV_TILE(1, 3) PV_TILE(1, 4) PV_TILE(1, 5) PV_TILE(1, 6) PV_TILE(1, 7)
@@ -190,6 +245,7 @@ static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
     default: tiles = (nvec + 3) / 4; break;
     }
     const unsigned nv_base = nvec / tiles, nv_extra = nvec - nv_base * tiles;
+    const int prefetch = jb->channels >= 2 * PREFETCH_AHEAD;
     for (size_t i = 0, j = 0; i < tiles; i++) {
         const size_t nv = nv_base + (i < nv_extra);
         const size_t tail = min_size(jb->pixels - j - (nv - 1) * VW, VW);
@@ -197,7 +253,8 @@ static void pv_run(const conv_job *jb, __m512 (*part)[PART_SUMS]) {
             const size_t cn = min_size(jb->channels - c0, CB);
             for (size_t g = 0, r0 = 0; g < groups; g++) {
                 const size_t r = base + (g < extra);
-                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL);
+                pv_tiles[r - 1][nv - 1](jb, r0, j, tail, c0, cn, part ? part[g] : NULL,
+                                        prefetch && g == 0);
                 r0 += r;
             }
         }
@@ -343,6 +400,8 @@ INLINE void ph_tile(const tconv_phases_job *jb, size_t j, const int S, const int
     for (size_t r = 0; r < jb->row_taps; r++) {
         const float *xp = jb->x_rows[r] + j, *wp = jb->w_rows[r];
         for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs));
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs) + NP - 1);
             __m512 wv[4];
             EACH4(k, 0, S, wv[k] = _mm512_loadu_ps(wp + (size_t)k * ws));
             EACH16(p, 0, NP, const __m512 xb = _mm512_set1_ps(xp[p]);
@@ -396,6 +455,8 @@ INLINE void ov_tile(const tconv_phases_job *jb, size_t j0, const int KW, const i
     for (size_t r = 0; r < jb->row_taps; r++) {
         const float *xp = jb->x_rows[r] + j0, *wp = jb->w_rows[r];
         for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs) - 1);
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs) + NP);
             const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + ws),
                          w2 = _mm512_loadu_ps(wp + 2 * ws);
             const __m512 w3 = KW == 4 ? _mm512_loadu_ps(wp + 3 * ws) : w2;
@@ -440,8 +501,11 @@ typedef void ov_tile_fn(const tconv_phases_job *jb, size_t j0);
     }
 #define OV_TILES(KW)                                                                               \
     OV_TILE(KW, 1)                                                                                 \
-    OV_TILE(KW, 2) OV_TILE(KW, 3) OV_TILE(KW, 4) OV_TILE(KW, 5) OV_TILE(KW, 6) OV_TILE(KW, 7)      \
-        OV_TILE(KW, 8) OV_TILE(KW, 9) OV_TILE(KW, 10) OV_TILE(KW, 11) OV_TILE(KW, 12)
+    OV_TILE(KW, 2)                                                                                 \
+    OV_TILE(KW, 3)                                                                                 \
+    OV_TILE(KW, 4)                                                                                 \
+    OV_TILE(KW, 5) OV_TILE(KW, 6) OV_TILE(KW, 7) OV_TILE(KW, 8) OV_TILE(KW, 9) OV_TILE(KW, 10)     \
+        OV_TILE(KW, 11) OV_TILE(KW, 12)
 #define OV_TABLE(KW)                                                                               \
     {                                                                                              \
         OV_ROW(KW, 1), OV_ROW(KW, 2), OV_ROW(KW, 3), OV_ROW(KW, 4), OV_ROW(KW, 5), OV_ROW(KW, 6),  \
