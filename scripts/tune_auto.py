@@ -153,7 +153,7 @@ def model_features(s, isa, direct_label):
             1.0 if rowconv and 16 % s["sw"] != 0 else 0.0, 1.0 if row_phases else 0.0]
 
 
-RIDGE = 30.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
+RIDGE = 3.0  # ridge weight of the fit (see kernels/algos/auto.c, DERIVATION)
 
 
 def model_terms(phi):
