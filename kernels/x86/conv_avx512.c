@@ -18,20 +18,21 @@
 #define PART_GROUPS 3
 #define PART_SUMS 24
 #include "conv_tile.h"
-/* Row phases read one short run of x per channel, x_cstride apart: the x lines of channel c + 8
- * are prefetched (the run's first and last line), the hardware's stride prefetch having left a
- * stall at the first multiply-add after each new line (perf annotate: 21% of ph_tile_2x13's
- * samples on U-Net 128 -> 64). Thread CPU ms, min of 41 x 5 runs, avx512 t1, two interleaved
- * rounds, without / with: U-Net 128 -> 64 2.27-2.30 / 2.01 (one line: 2.19; 4 channels ahead: 1.93-
- * 1.96, 12: 1.91-1.94), CycleGAN-like k3 s2 p1 128 -> 64 at 128x128 17.2-18.4 / 15.7-17.0, Mask
- * R-CNN, DCGAN and pix2pix unchanged (their channels' runs are 8-14 floats of 8x8 and 14x14 rows,
- * already nearby). */
-#define PREFETCH_CHANNELS 8
+/* Software prefetch (into L1) of the lines PREFETCH_AHEAD channels ahead, for the pixel vectors
+ * (see prefetch_channel) and the row phases. Row phases read one short run of x per channel,
+ * x_cstride apart: the x lines of channel c + 8 are prefetched (the run's first and last line), the
+ * hardware's stride prefetch having left a stall at the first multiply-add after each new line
+ * (perf annotate: 21% of ph_tile_2x13's samples on U-Net 128 -> 64). Thread CPU ms, min of 41 x 5
+ * runs, avx512 t1, two interleaved rounds, without / with: U-Net 128 -> 64 2.27-2.30 / 2.01 (one
+ * line: 2.19; 4 channels ahead: 1.93- 1.96, 12: 1.91-1.94), CycleGAN-like k3 s2 p1 128 -> 64 at
+ * 128x128 17.2-18.4 / 15.7-17.0, Mask R-CNN, DCGAN and pix2pix unchanged (their channels' runs are
+ * 8-14 floats of 8x8 and 14x14 rows, already nearby). */
+#define PREFETCH_AHEAD 8
 /* A prefetch hint for p + off floats, which may lie past the buffer (hints never fault): the
- * address is computed as an integer, so no out-of-bounds pointer is formed. */
+ * address is computed as an integer, so no out-of-bounds pointer is formed (pointer arithmetic
+ * past the object would be undefined). */
 INLINE void prefetch_floats(const float *p, ptrdiff_t off) {
-    _mm_prefetch((const char *)((uintptr_t)p + (uintptr_t)(off * (ptrdiff_t)sizeof(float))),
-                 _MM_HINT_T0);
+    __builtin_prefetch((const void *)((uintptr_t)p + (uintptr_t)(off * (ptrdiff_t)sizeof(float))));
 }
 
 /* Phase outputs stride_w = s apart (2 <= s <= MAX_SPREAD): 16 pixels span 15s + 1 columns, s
@@ -108,29 +109,26 @@ INLINE void store_pixels(const conv_job *jb, size_t m, size_t j, __m512 v, size_
 
 /* ---- pixel vectors: R output channels x NV vectors of 16 pixels, weights broadcast ---- */
 
-/* Channels ahead that a block's first row group prefetches (software prefetch, into L1): that
- * group brings the block's x lines (NV vectors, NV + 1 lines when unaligned) and weight lines from
- * L2 or beyond, where the later groups find them in L1. perf (cpu-clock) on CycleGAN 128 -> 64 put
- * 40% of pv_tile_6x4's samples on its x loads. Bench, avx512 t1, GFLOP/s, medians of 5, base /
- * this, interleaved rounds on the shared 2-core Xeon (with the pitch of direct.c's row_pitch): five
- * rounds: DCGAN batch 4 256 -> 128 (16 x 1 tiles, one group) 117-125 / 137-141, CycleGAN 128 -> 64
- * 114-122 / 120-129; three rounds: i16 k5 s1 p2 c32 123 / 138, k7 s1 p3 c32 120 / 138; ENet 32 ->
- * 32, Mask R-CNN, FCN-8s, fsrcnn unchanged. 4 and 16 channels ahead measured like 8 on CycleGAN;
- * prefetching in every row group no better (118-124 / 120-122), the next block's lines from the
- * second group slower (a replay of CycleGAN's calls: 126 -> 118-120). Only with 16
- * or more channels, in a loop of its own: the test in the loop and prefetches past a 1-channel
- * call cost i16 k4..k16 s1 c1 15-30% of their time. Default sweep (107 shapes, two rounds):
- * geomean time 1.00x; 32-channel calls of 1-4 taps (i16 k1 s1, i32 k4 s2 p1) 2-5% slower in
- * some rounds, as fast in others (a rule by the call's lines, taps x channels x (NV + 2) > 512,
- * measured the same). */
-#define PREFETCH_AHEAD 8
-/* Addresses as integers: the lines ahead may lie past the call's last channel (a prefetch does
- * not fault, but pointer arithmetic past the object would be undefined). */
+/* A block's first row group prefetches PREFETCH_AHEAD channels ahead: that group brings the block's
+ * x lines (NV vectors, NV + 1 lines when unaligned) and weight lines from L2 or beyond, where the
+ * later groups find them in L1. perf (cpu-clock) on CycleGAN 128 -> 64 put 40% of pv_tile_6x4's
+ * samples on its x loads. Bench, avx512 t1, GFLOP/s, medians of 5, base / this, interleaved rounds
+ * on the shared 2-core Xeon (with the pitch of direct.c's row_pitch): five rounds: DCGAN batch 4
+ * 256 -> 128 (16 x 1 tiles, one group) 117-125 / 137-141, CycleGAN 128 -> 64 114-122 / 120-129;
+ * three rounds: i16 k5 s1 p2 c32 123 / 138, k7 s1 p3 c32 120 / 138; ENet 32 -> 32, Mask R-CNN,
+ * FCN-8s, fsrcnn unchanged. 4 and 16 channels ahead measured like 8 on CycleGAN; prefetching in
+ * every row group no better (118-124 / 120-122), the next block's lines from the second group
+ * slower (a replay of CycleGAN's calls: 126 -> 118-120). Only with 16 or more channels, in a loop
+ * of its own: the test in the loop and prefetches past a 1-channel call cost i16 k4..k16 s1 c1
+ * 15-30% of their time. Default sweep (107 shapes, two rounds): geomean time 1.00x; 32-channel
+ * calls of 1-4 taps (i16 k1 s1, i32 k4 s2 p1) 2-5% slower in some rounds, as fast in others (a rule
+ * by the call's lines, taps x channels x (NV + 2) > 512, measured the same). */
+/* The lines ahead may lie past the call's last channel (prefetch_floats). */
 INLINE void prefetch_channel(const float *xp, const float *wp, size_t xs, const int NV) {
-    const uintptr_t xa = (uintptr_t)xp + PREFETCH_AHEAD * xs * sizeof(float);
-    EACH8(v, 0, NV, __builtin_prefetch((const void *)(xa + (size_t)v * VW * sizeof(float))));
-    __builtin_prefetch((const void *)(xa + ((size_t)NV * VW - 1) * sizeof(float)));
-    __builtin_prefetch((const void *)((uintptr_t)wp + PREFETCH_AHEAD * MR * sizeof(float)));
+    const ptrdiff_t ahead = (ptrdiff_t)(PREFETCH_AHEAD * xs);
+    EACH8(v, 0, NV, prefetch_floats(xp, ahead + v * VW));
+    prefetch_floats(xp, ahead + NV * VW - 1);
+    prefetch_floats(wp, PREFETCH_AHEAD * MR);
 }
 
 /* acc += the products of channels [c0, c0 + cn) over every tap; PF (a constant) prefetches. */
@@ -400,8 +398,8 @@ INLINE void ph_tile(const tconv_phases_job *jb, size_t j, const int S, const int
     for (size_t r = 0; r < jb->row_taps; r++) {
         const float *xp = jb->x_rows[r] + j, *wp = jb->w_rows[r];
         for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
-            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs));
-            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs) + NP - 1);
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_AHEAD * xs));
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_AHEAD * xs) + NP - 1);
             __m512 wv[4];
             EACH4(k, 0, S, wv[k] = _mm512_loadu_ps(wp + (size_t)k * ws));
             EACH16(p, 0, NP, const __m512 xb = _mm512_set1_ps(xp[p]);
@@ -455,8 +453,8 @@ INLINE void ov_tile(const tconv_phases_job *jb, size_t j0, const int KW, const i
     for (size_t r = 0; r < jb->row_taps; r++) {
         const float *xp = jb->x_rows[r] + j0, *wp = jb->w_rows[r];
         for (size_t c = 0; c < jb->channels; c++, xp += xs, wp += MR) {
-            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs) - 1);
-            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_CHANNELS * xs) + NP);
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_AHEAD * xs) - 1);
+            prefetch_floats(xp, (ptrdiff_t)(PREFETCH_AHEAD * xs) + NP);
             const __m512 w0 = _mm512_loadu_ps(wp), w1 = _mm512_loadu_ps(wp + ws),
                          w2 = _mm512_loadu_ps(wp + 2 * ws);
             const __m512 w3 = KW == 4 ? _mm512_loadu_ps(wp + 3 * ws) : w2;
@@ -504,8 +502,9 @@ typedef void ov_tile_fn(const tconv_phases_job *jb, size_t j0);
     OV_TILE(KW, 2)                                                                                 \
     OV_TILE(KW, 3)                                                                                 \
     OV_TILE(KW, 4)                                                                                 \
-    OV_TILE(KW, 5) OV_TILE(KW, 6) OV_TILE(KW, 7) OV_TILE(KW, 8) OV_TILE(KW, 9) OV_TILE(KW, 10)     \
-        OV_TILE(KW, 11) OV_TILE(KW, 12)
+    OV_TILE(KW, 5)                                                                                 \
+    OV_TILE(KW, 6) OV_TILE(KW, 7) OV_TILE(KW, 8) OV_TILE(KW, 9) OV_TILE(KW, 10) OV_TILE(KW, 11)    \
+        OV_TILE(KW, 12)
 #define OV_TABLE(KW)                                                                               \
     {                                                                                              \
         OV_ROW(KW, 1), OV_ROW(KW, 2), OV_ROW(KW, 3), OV_ROW(KW, 4), OV_ROW(KW, 5), OV_ROW(KW, 6),  \
