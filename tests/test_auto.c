@@ -264,10 +264,24 @@ static void test_wisdom_round_trip(void **state) {
     assert_int_equal(tconv_auto_tune_measurements(), 0);
     tconv_plan_destroy(plan);
 
-    /* The file is obeyed, not re-derived: a decision written by hand is what the plan runs. */
-    for (int i = 0; i < 2; i++) {
-        const char *forced = i ? "sparse" : "direct";
+    /* The file is obeyed, not re-derived: a decision written by hand is what the plan runs, also
+     * when it is the heuristic's own choice (whose plan is then kept, not made again), and of two
+     * decisions for one key the later one. Every case is written here, so none depends on which
+     * algorithm the timing or the heuristic picked. */
+    tconv_plan_options heuristic_options = {.threads = 1};
+    assert_int_equal(
+        tconv_plan_create_ex(&p.s, TCONV_ALGO_AUTO, p.w, p.b, &heuristic_options, &plan), TCONV_OK);
+    const char *heuristic = tconv_algo_name(tconv_plan_algo(plan));
+    tconv_plan_destroy(plan);
+    const char *earlier[] = {NULL, NULL, NULL, "direct"};
+    const char *decisions[] = {"direct", "sparse", heuristic, "sparse"};
+    for (int i = 0; i < 4; i++) {
+        const char *forced = decisions[i];
         snprintf(text, sizeof text, "%s\n", header);
+        if (earlier[i]) {
+            decision_line(&p, earlier[i], line, sizeof line);
+            strcat(text, line);
+        }
         decision_line(&p, forced, line, sizeof line);
         strcat(text, line);
         write_file(text);
