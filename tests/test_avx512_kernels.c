@@ -301,6 +301,11 @@ static void test_plan_kernel_names(void **state) {
     for (size_t i = 0; i < sizeof phase_kernel / sizeof phase_kernel[0]; i++)
         assert_string_equal(plan_kernel(&phase_kernel[i], TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
                             tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
+    /* A stride_w of 2^36 on a one-column input: 2^32 rowconv weight classes for a row of one
+     * vector would be 2^40 packed weights and more; the phase kernel takes it. */
+    const tconv_shape huge_stride = {1, 1, 1, 1, 1, 1, 2, 1, (int64_t)1 << 36, 0, 0, 0, 0, 1, 1, 1};
+    assert_string_equal(plan_kernel(&huge_stride, TCONV_ALGO_DIRECT, 0, buf, sizeof buf),
+                        tconv_kernel_name(TCONV_ALGO_DIRECT, 0, ISA));
     /* Where masks measured slower (choose_rowconv): kernel_w 1, and many channels with under
      * 5/8 of the lanes live (k2 s4) or stride 2. */
     const tconv_shape phase_wins[] = {{1, 1, 1, 5, 9, 1, 1, 3, 3, 0, 0, 0, 0, 1, 1, 1},

@@ -309,12 +309,19 @@ int tconv_direct_takes_rowconv(const tconv_geometry *g, const tconv_kernels *k) 
     const tconv_shape *s = &g->s;
     int64_t sw = s->stride_w;
     int shape_fits = s->dilation_w == 1 && (sw < 16 || sw % 16 == 0);
+    /* The weights are packed for every one of the stride's classes (sw/16 for wide strides), but a
+     * row uses at most its vector count of them: beyond 16, more classes than the row has vectors
+     * would only grow the packed weights (a fuzzer shape with a stride_w of 2^30 or more and a
+     * short output row asked for 2^48 bytes, once AUTO's model chose direct there). */
+    int64_t row_vectors = (g->out_w + s->pad_w % 16 + 15) / 16;
+    int classes_used = shape_fits && ((int64_t)tconv_rowconv_classes((size_t)sw) <= 16 ||
+                                      (int64_t)tconv_rowconv_classes((size_t)sw) <= row_vectors);
     int64_t kw = s->kernel_w;
     /* stride 1 has one phase: nothing to gain, and 16 weight copies per tap. */
     int few_channels = sw >= 2 && kw >= 2 && g->cout_g <= 3;
     int one_tap_mostly_live = (sw == 4 || sw == 8) && kw <= sw && 8 * kw >= 5 * sw;
     int wanted = few_channels || (sw >= 8 && kw % sw == 0) || one_tap_mostly_live;
-    return k->isa == TCONV_ISA_avx512 && shape_fits && wanted;
+    return k->isa == TCONV_ISA_avx512 && shape_fits && classes_used && wanted;
 #else
     (void)g, (void)k;
     return 0;
