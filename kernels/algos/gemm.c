@@ -326,13 +326,18 @@ scatter_unclipped(const gemm_work *work, const float *c, size_t ldc, size_t rows
                      (iy0 * (size_t)s->stride_h + ky * (size_t)s->dilation_h) * g->out_ws +
                      kx * (size_t)s->dilation_w;
         size_t ix0 = ix00;
-        for (size_t done = 0; done < cols; row += row_step, ix0 = 0) {
+        /* The row pointer steps only to a run that follows: past the last run it would leave the
+         * output (by stride_h output rows, which a hostile stride takes past the address space;
+         * the fuzzer's UBSan found that). */
+        for (size_t done = 0;;) {
             size_t len = in_w - ix0 < cols - done ? in_w - ix0 : cols - done;
             if (pair)
                 store_pairs(row + ix0 * sw, c + done, c + done + ldc, len, bias);
             else
                 store_strided(row + ix0 * sw, c + done, len, sw, bias);
             done += len;
+            if (done >= cols) break;
+            row += row_step, ix0 = 0;
         }
         if (pair) i++, c += ldc, kx++;
         if (++kx == kw) {
