@@ -311,8 +311,8 @@ int tconv_direct_takes_rowconv(const tconv_geometry *g, const tconv_kernels *k) 
     int shape_fits = s->dilation_w == 1 && (sw < 16 || sw % 16 == 0);
     /* The weights are packed for every one of the stride's classes (sw/16 for wide strides), but a
      * row uses at most its vector count of them: beyond 16, more classes than the row has vectors
-     * would only grow the packed weights (a fuzzer shape with a stride_w of 2^30 or more and a
-     * short output row asked for 2^48 bytes, once AUTO's model chose direct there). */
+     * would only grow the packed weights (the fuzzer's stride_w of 4428111282176, about 2^42, on
+     * a one-column input asked for 2^48 bytes). */
     int64_t row_vectors = (g->out_w + s->pad_w % 16 + 15) / 16;
     int classes_used = shape_fits && ((int64_t)tconv_rowconv_classes((size_t)sw) <= 16 ||
                                       (int64_t)tconv_rowconv_classes((size_t)sw) <= row_vectors);
