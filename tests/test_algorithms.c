@@ -331,6 +331,16 @@ static void test_sweep_f_stride_vs_kernel(void **state) {
     finish(&sw);
 }
 
+/* Shapes i < n of batch 1, one group: channels ch[i] (in, out) and axes h[i], w[i]; every shape
+ * with bias except the one at without_bias. */
+static void run_table(sweep *sw, size_t n, const int64_t (*ch)[2], const axis *h, const axis *w,
+                      size_t without_bias) {
+    for (size_t i = 0; i < n; i++) {
+        tconv_shape shape = make_shape(1, ch[i][0], ch[i][1], 1, h[i], w[i]);
+        run_shape(sw, &shape, i != without_bias);
+    }
+}
+
 /* (g) long rows and long reductions, which the small sweeps above never reach:
  * - rows of 64 to 129 pixels, so the contiguous (stride-1) and stride-2 col2im adds take their
  *   four-vectors-per-step loop under every ISA (16 floats per step for SSE4.1, 32 for AVX2, 64
@@ -381,10 +391,7 @@ static void test_sweep_g_long_rows(void **state) {
         {32, 4, 2, 1, 0, 1}, {9, 4, 2, 1, 1, 1}, {9, 4, 1, 2, 0, 1}, {9, 2, 2, 0, 0, 1}};
     static const axis few_w[] = {
         {32, 4, 2, 1, 0, 1}, {11, 4, 2, 1, 1, 1}, {11, 4, 1, 2, 0, 1}, {11, 2, 2, 0, 0, 1}};
-    for (size_t n = 0; n < sizeof few_h / sizeof few_h[0]; n++) {
-        tconv_shape shape = make_shape(1, few_rows[n][0], few_rows[n][1], 1, few_h[n], few_w[n]);
-        run_shape(&sw, &shape, n != 2);
-    }
+    run_table(&sw, sizeof few_h / sizeof few_h[0], few_rows, few_h, few_w, 2);
     /* ... and one-column kernels that never overlap: 1x1 stride 1 unpadded, where gemm's
      * micro-kernel writes y itself (M 30: a 6-row edge tile, the AVX-512 8-row path; without
      * bias too), and strides 2 and 3 with output padding (a 2-row kernel on the last), outputs
@@ -400,11 +407,7 @@ static void test_sweep_g_long_rows(void **state) {
                                      {20, 1, 2, 0, 1, 1},
                                      {11, 1, 3, 0, 0, 1},
                                      {17, 1, 2, 0, 0, 1}};
-    for (size_t n = 0; n < sizeof one_col_h / sizeof one_col_h[0]; n++) {
-        tconv_shape shape =
-            make_shape(1, one_col_ch[n][0], one_col_ch[n][1], 1, one_col_h[n], one_col_w[n]);
-        run_shape(&sw, &shape, n != 1);
-    }
+    run_table(&sw, sizeof one_col_h / sizeof one_col_h[0], one_col_ch, one_col_h, one_col_w, 1);
     /* ... and the fused k == s == 2 stores of the AVX-512 pairs kernel (gemm: a 12-row tile's
      * (kx 0, kx 1) row pairs interleaved into y from registers): slivers inside one input row
      * (64 columns), crossing rows (48: the old scatter), a last one of 24 columns (masked stores)
@@ -421,11 +424,7 @@ static void test_sweep_g_long_rows(void **state) {
                                    {56, 2, 2, 0, 0, 1},
                                    {40, 2, 2, 0, 0, 1},
                                    {64, 2, 2, 0, 0, 1}};
-    for (size_t n = 0; n < sizeof pairs_h / sizeof pairs_h[0]; n++) {
-        tconv_shape shape =
-            make_shape(1, pairs_ch[n][0], pairs_ch[n][1], 1, pairs_h[n], pairs_w[n]);
-        run_shape(&sw, &shape, n != 2);
-    }
+    run_table(&sw, sizeof pairs_h / sizeof pairs_h[0], pairs_ch, pairs_h, pairs_w, 2);
     /* ... and gemm's col2im rows held in AVX-512 registers (outputs at most 64 wide, kernel 2 to
      * 16 wide): 64-wide rows (four vectors), stride 3 with dilation 2 and output padding (29: a
      * masked tail), a 17-row kernel (past the taps list: the plain path), and rectangular. */
@@ -434,10 +433,7 @@ static void test_sweep_g_long_rows(void **state) {
         {6, 4, 2, 1, 0, 1}, {5, 3, 3, 1, 2, 2}, {3, 17, 1, 8, 0, 1}, {4, 5, 1, 2, 0, 1}};
     static const axis rows_w[] = {
         {32, 4, 2, 1, 0, 1}, {9, 3, 3, 1, 2, 2}, {3, 17, 1, 8, 0, 1}, {20, 2, 3, 0, 1, 1}};
-    for (size_t n = 0; n < sizeof rows_h / sizeof rows_h[0]; n++) {
-        tconv_shape shape = make_shape(1, rows_ch[n][0], rows_ch[n][1], 1, rows_h[n], rows_w[n]);
-        run_shape(&sw, &shape, n != 1);
-    }
+    run_table(&sw, sizeof rows_h / sizeof rows_h[0], rows_ch, rows_h, rows_w, 1);
     finish(&sw);
 }
 
